@@ -1,0 +1,31 @@
+"""The autoscope error hierarchy.
+
+Every error raised on purpose by autoscope derives from :class:`AutoscopeError`;
+errors about bad user input are also :class:`ValueError`, so generic handlers work.
+"""
+
+__all__ = [
+    "AutoscopeError",
+    "InputDataError",
+    "ModelFittingError",
+    "NoRecommendation",
+]
+
+
+class AutoscopeError(Exception):
+    """Base class of every error autoscope raises on purpose."""
+
+
+class InputDataError(AutoscopeError, ValueError):
+    """Input (array shape, spec, parameter) is not what was expected.
+
+    The message names what was expected and what came.
+    """
+
+
+class ModelFittingError(AutoscopeError, RuntimeError):
+    """A model could not be fitted even after the documented fallbacks."""
+
+
+class NoRecommendation(AutoscopeError, RuntimeError):
+    """The recommender has nothing left to suggest (all candidates measured or excluded)."""
