@@ -1,0 +1,196 @@
+"""Storage: embedded catalog, server URI, writer batch size and server config."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
+import numpy as np
+import pytest
+import yaml
+from bluesky_tiled_plugins import TiledWriter
+from tiled.client.utils import ClientError
+
+from autoscope.devices import DataSignal
+from autoscope.devices.sim import SimMicroscope
+from autoscope.errors import InputDataError
+from autoscope.storage import (
+    DEFAULT_BATCH_SIZE,
+    EXPORTER,
+    close_catalog,
+    default_catalog_dir,
+    make_writer,
+    open_catalog,
+    server_config,
+)
+from autoscope.testing import DocumentRecorder, TinySample, assert_stored_equal
+
+
+def test_default_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOSCOPE_CATALOG", str(tmp_path / "cat"))
+    assert default_catalog_dir() == tmp_path / "cat"
+    monkeypatch.delenv("AUTOSCOPE_CATALOG")
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_catalog_dir() == tmp_path / ".local" / "share" / "autoscope" / "catalog"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_catalog_dir() == tmp_path / "xdg" / "autoscope" / "catalog"
+
+
+def test_first_use_creates_the_catalog_layout(_catalog_template):
+    # the session template was made by open_catalog() on an empty directory
+    directory = _catalog_template.parent
+    assert _catalog_template.is_file() and (directory / "data").is_dir()
+
+
+def test_open_default_catalog_and_reopen(monkeypatch, tmp_path, _catalog_template, RE):
+    directory = tmp_path / "default"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    monkeypatch.setenv("AUTOSCOPE_CATALOG", str(directory))
+    client = open_catalog()
+    try:
+        mic = SimMicroscope(TinySample(seed=0), seed=0)
+        RE.subscribe(make_writer(client))
+        (uid,) = RE(bps_count(mic))
+    finally:
+        close_catalog(client)
+    again = open_catalog(directory)  # same directory, as a path
+    try:
+        assert list(again) == [uid]
+        assert again[uid].metadata["stop"]["exit_status"] == "success"
+    finally:
+        close_catalog(again)
+
+
+def bps_count(mic):
+    from bluesky.plans import count
+
+    return count([mic.spectrometer], 2)
+
+
+@pytest.mark.parametrize("bad", [123, "", "ftp://example.org/x", "sqlite:///tmp/x.db", 1.5])
+def test_bad_argument_raises(bad):
+    with pytest.raises(InputDataError, match="expected a directory or an http"):
+        open_catalog(bad)
+
+
+def test_a_file_is_not_a_catalog(tmp_path):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(InputDataError, match="must be a directory"):
+        open_catalog(f)
+
+
+def test_make_writer(catalog):
+    w = make_writer(catalog)
+    assert isinstance(w, TiledWriter) and w._batch_size == DEFAULT_BATCH_SIZE == 50
+    assert w._max_array_size == 0  # every array as zarr (short ones break the SQL table)
+    assert make_writer(catalog, batch_size=3)._batch_size == 3
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(InputDataError, match="batch_size"):
+            make_writer(catalog, batch_size=bad)
+
+
+def test_rows_are_visible_during_the_run(RE, catalog):
+    mic = SimMicroscope(TinySample(seed=0), seed=0)
+    recorder = DocumentRecorder()
+    RE.subscribe(recorder)
+    RE.subscribe(make_writer(catalog))
+    seen = []
+    key = "microscope_spectrometer_row"
+
+    @bpp.run_decorator()
+    def plan():
+        for _ in range(DEFAULT_BATCH_SIZE + 5):
+            yield from bps.trigger_and_read([mic.spectrometer])
+        uid = recorder.documents[0][1]["uid"]
+        seen.append(len(catalog[uid]["primary"][key].read()))  # before the stop document
+
+    (uid,) = RE(plan())
+    assert seen == [DEFAULT_BATCH_SIZE]
+    assert len(catalog[uid]["primary"][key].read()) == DEFAULT_BATCH_SIZE + 5
+    assert_stored_equal(catalog[uid], recorder.documents)
+
+
+def test_server_config_is_a_valid_tiled_config(tmp_path):
+    from tiled.config import parse_configs
+
+    path = server_config(tmp_path / "srv", "abc123", port=8765)
+    raw = yaml.safe_load(path.read_text())
+    assert raw["authentication"]["single_user_api_key"] == "abc123"
+    assert raw["media_types"]["BlueskyRun"]["application/json-seq"] == EXPORTER
+    assert raw["catalog"]["specs"] == [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
+    assert raw["catalog"]["writable_storage"][1].startswith("sqlite:///")
+    assert raw["uvicorn"] == {"host": "127.0.0.1", "port": 8765}
+    assert Path(raw["catalog"]["writable_storage"][0]).is_dir()
+    config = parse_configs(path)  # tiled's own validation
+    assert "application/json-seq" in config.serialization_registry().media_types("BlueskyRun")
+    assert (
+        len(
+            yaml.safe_load(server_config(tmp_path / "k").read_text())["authentication"][
+                "single_user_api_key"
+            ]
+        )
+        == 32
+    )
+
+
+@pytest.mark.parametrize("kwargs", [{"api_key": "a-b"}, {"api_key": ""}, {"port": 0}])
+def test_server_config_rejects_bad_values(tmp_path, kwargs):
+    with pytest.raises(InputDataError):
+        server_config(tmp_path, **{"api_key": "ok", **kwargs})
+
+
+@pytest.mark.server
+def test_server_uri_with_key_from_environment(tiled_server, monkeypatch, RE):
+    uri, api_key = tiled_server
+    monkeypatch.setenv("TILED_API_KEY", api_key)
+    client = open_catalog(uri)
+    try:
+        mic = SimMicroscope(TinySample(seed=1), seed=1)
+        recorder = DocumentRecorder()
+        RE.subscribe(recorder)
+        RE.subscribe(make_writer(client))
+        (uid,) = RE(bps_count(mic))
+        assert_stored_equal(client[uid], recorder.documents)
+        assert [n for n, _ in client[uid].documents()][0] == "start"
+    finally:
+        close_catalog(client)
+    with pytest.raises(ClientError, match="401"):
+        open_catalog(uri, api_key="wrongkey")
+
+
+@pytest.mark.slow
+def test_writer_overhead_is_within_ten_percent_of_a_dkl_like_run(RE, catalog):
+    """Writer wall time per step ≤ 10 % of a 0.2 s step (the design target of a decision)."""
+    n_steps, step_time = 100, 0.2
+    rng = np.random.default_rng(0)
+    spectrum = DataSignal(name="spectrum", value=np.zeros(128))
+    scalars = [DataSignal(name=f"s{i}", value=0.0) for i in range(6)]
+    maps = [DataSignal(name=f"map{i}", value=np.zeros((64, 64))) for i in range(3)]
+    writer = make_writer(catalog)
+    spent = []
+
+    def timed_writer(name, doc):
+        t0 = time.perf_counter()
+        writer(name, doc)
+        spent.append(time.perf_counter() - t0)
+
+    RE.subscribe(timed_writer)
+
+    @bpp.run_decorator()
+    def plan():
+        for _ in range(n_steps):
+            spectrum.put(rng.normal(size=128))
+            yield from bps.trigger_and_read([spectrum, *scalars])
+            for m in maps:
+                m.put(rng.normal(size=(64, 64)))
+            yield from bps.trigger_and_read([*maps, *scalars], name="decisions")
+
+    RE(plan())
+    per_step = sum(spent) / n_steps
+    assert per_step <= 0.1 / 0.9 * step_time, f"writer costs {1e3 * per_step:.1f} ms per step"
