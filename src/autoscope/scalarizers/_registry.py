@@ -2,9 +2,11 @@
 
 Functions are registered as ``func(spectrum, axis, **params) -> float``. A
 registered function may also provide a vectorised form
-``vfunc(spectra, axis, **params) -> ndarray`` over a leading batch dimension, and
+``vfunc(spectra, axis, **params) -> ndarray`` over a leading batch dimension,
 a ``check(axis_or_None, **params)`` that validates parameters when the spec is
-built, so that a plan can reject a bad spec before any hardware moves.
+built, so that a plan can reject a bad spec before any hardware moves, and an
+``explain(spectrum, axis, **params) -> str | None`` that says why a value is NaN
+(or came from a fallback).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ class _Entry:
     func: Callable[..., float]
     vectorized: Callable[..., np.ndarray] | None
     check: Callable[..., None] | None
-    spectrum_ndim: int | None
+    spectrum_ndim: int | None | Callable[..., int | None]
     doc: str = ""
     params: tuple[str, ...] = field(default_factory=tuple)
     var_keyword: bool = False
+    explain: Callable[..., str | None] | None = None
+    check_takes_shape: bool = False
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -42,7 +46,8 @@ def register(
     *,
     vectorized: Callable[..., np.ndarray] | None = None,
     check: Callable[..., None] | None = None,
-    spectrum_ndim: int | None = 1,
+    spectrum_ndim: int | None | Callable[..., int | None] = 1,
+    explain: Callable[..., str | None] | None = None,
     overwrite: bool = False,
 ) -> Callable[..., float]:
     """Register ``func(spectrum, axis, **params) -> float`` under ``name``.
@@ -59,10 +64,16 @@ def register(
         dimension, used by :meth:`Scalarizer.apply` for whole grids.
     check : callable, optional
         ``check(axis, **params)`` raising :class:`ValueError` for bad
-        parameters; ``axis`` may be ``None`` when the axis is not known yet.
-    spectrum_ndim : int or None
+        parameters; ``axis`` may be ``None`` when the axis is not known yet. If
+        it accepts a ``spectrum_shape`` keyword, :meth:`Scalarizer.validate`
+        passes the spectrum shape (or ``None``) too.
+    spectrum_ndim : int, None or callable
         Expected number of dimensions of one spectrum (1 for spectra and loops,
-        2 for diffraction patterns, ``None`` for any).
+        2 for diffraction patterns, ``None`` for any), or ``spectrum_ndim(**params)``
+        returning it (for scalarizers built from others).
+    explain : callable, optional
+        ``explain(spectrum, axis, **params) -> str | None``: why the value is NaN
+        or came from a fallback (``None`` when the primary method worked).
     overwrite : bool
         Replace an existing registration of the same name.
 
@@ -89,12 +100,9 @@ def register(
             f"scalarizer {name!r}: function must take (spectrum, axis, **params), "
             f"got signature {sig}"
         )
-    names = tuple(
-        p.name
-        for p in plist[2:]
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
+    names = tuple(p.name for p in plist[2:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     var_kw = any(p.kind is p.VAR_KEYWORD for p in plist)
+    takes_shape = check is not None and "spectrum_shape" in inspect.signature(check).parameters
     _REGISTRY[name] = _Entry(
         func=func,
         vectorized=vectorized,
@@ -103,6 +111,8 @@ def register(
         doc=inspect.getdoc(func) or "",
         params=names,
         var_keyword=var_kw,
+        explain=explain,
+        check_takes_shape=takes_shape,
     )
     return func
 
@@ -163,6 +173,8 @@ class Scalarizer:
             ) from None
         if entry.check is not None:
             entry.check(None, **params)
+        ndim = entry.spectrum_ndim
+        self._ndim: int | None = ndim(**params) if callable(ndim) else ndim
         self.name = name
         self.params = params
         self._entry = entry
@@ -175,7 +187,7 @@ class Scalarizer:
     @property
     def spectrum_ndim(self) -> int | None:
         """Expected dimensions of one spectrum (1: spectrum/loop, 2: diffraction pattern)."""
-        return self._entry.spectrum_ndim
+        return self._ndim
 
     def validate(self, axis: np.ndarray, spectrum_shape: tuple[int, ...] | None = None) -> None:
         """Check the parameters against a concrete axis (and spectrum shape).
@@ -188,21 +200,32 @@ class Scalarizer:
         axis = np.asarray(axis)
         if axis.ndim != 1 or axis.size < 2:
             raise InputDataError(f"axis must be 1-D with >= 2 points, got shape {axis.shape}")
+        if not np.all(np.isfinite(axis)):
+            raise InputDataError("axis holds non-finite values")
         if spectrum_shape is not None:
-            nd = self._entry.spectrum_ndim
+            spectrum_shape = tuple(int(n) for n in spectrum_shape)
+            nd = self._ndim
             if nd is not None and len(spectrum_shape) != nd:
                 raise InputDataError(
                     f"scalarizer {self.name!r} expects {nd}-D spectra, got shape {spectrum_shape}"
+                )
+            if nd == 2 and spectrum_shape != (axis.size, axis.size):
+                raise InputDataError(
+                    f"pattern shape {spectrum_shape} does not match the detector axis: "
+                    f"expected ({axis.size}, {axis.size})"
                 )
             if spectrum_shape[-1] != axis.size:
                 raise InputDataError(
                     f"spectrum length {spectrum_shape[-1]} does not match axis length {axis.size}"
                 )
         if self._entry.check is not None:
-            self._entry.check(axis, **self.params)
+            if self._entry.check_takes_shape:
+                self._entry.check(axis, spectrum_shape=spectrum_shape, **self.params)
+            else:
+                self._entry.check(axis, **self.params)
 
     def _check_one(self, spectrum: np.ndarray, axis: np.ndarray) -> None:
-        nd = self._entry.spectrum_ndim
+        nd = self._ndim
         if nd is not None and spectrum.ndim != nd:
             raise InputDataError(
                 f"scalarizer {self.name!r} expects a {nd}-D spectrum, got shape {spectrum.shape}"
@@ -211,6 +234,29 @@ class Scalarizer:
             raise InputDataError(
                 f"spectrum of shape {spectrum.shape} does not match axis of shape {axis.shape}"
             )
+        if nd == 2 and spectrum.shape[0] != axis.shape[0]:
+            raise InputDataError(
+                f"pattern of shape {spectrum.shape} does not match detector axis of shape "
+                f"{axis.shape}: expected ({axis.size}, {axis.size})"
+            )
+
+    def explain(self, spectrum: np.ndarray, axis: np.ndarray) -> str | None:
+        """Say why the value for ``spectrum`` is NaN or came from a fallback.
+
+        Returns
+        -------
+        str or None
+            A human-readable reason, or ``None`` when the primary method gave a
+            finite value. Scalarizers registered without an ``explain`` hook
+            report only that the value is not finite.
+        """
+        spectrum = np.asarray(spectrum, dtype=float)
+        axis = np.asarray(axis, dtype=float)
+        self._check_one(spectrum, axis)
+        if self._entry.explain is not None:
+            return self._entry.explain(spectrum, axis, **self.params)
+        value = float(self._entry.func(spectrum, axis, **self.params))
+        return None if np.isfinite(value) else f"{self.name} returned {value} (no reason given)"
 
     def __call__(self, spectrum: np.ndarray, axis: np.ndarray) -> float:
         """Return the scalar for one spectrum (NaN where it is undefined)."""
@@ -234,7 +280,12 @@ class Scalarizer:
         """
         spectra = np.asarray(spectra, dtype=float)
         axis = np.asarray(axis, dtype=float)
-        nd = self._entry.spectrum_ndim or 1
+        nd = self._ndim or 1
+        if spectra.ndim < nd + 1:
+            raise InputDataError(
+                f"scalarizer {self.name!r}: expected a batch of {nd}-D spectra "
+                f"(ndim >= {nd + 1}), got shape {spectra.shape}"
+            )
         lead = spectra.shape[: spectra.ndim - nd]
         flat = spectra.reshape((-1,) + spectra.shape[spectra.ndim - nd :])
         if flat.shape[0] == 0:
@@ -255,6 +306,10 @@ class Scalarizer:
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.spec, sort_keys=True))
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # pickle by spec (for process pools): rebuilt from the registry on the other side
+        return (from_spec, (self.spec,))
 
 
 def get(name: str, **params: Any) -> Scalarizer:

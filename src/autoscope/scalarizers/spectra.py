@@ -1,27 +1,18 @@
-"""Scalarizers for generic 1-D spectra (EELS, STS, Raman, ...): integrals and centroids."""
+"""Scalarizers for generic 1-D spectra (EELS, STS, Raman, ...): integrals, maxima and centroids."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from autoscope.errors import InputDataError
+from autoscope.scalarizers._checks import check_band, split_finite
 from autoscope.scalarizers._registry import register
 
-__all__ = ["band_integral", "centroid"]
+__all__ = ["band_integral", "band_max", "centroid"]
 
 
 def _check_band(axis: np.ndarray | None, low: float, high: float) -> None:
-    for label, v in (("low", low), ("high", high)):
-        if not isinstance(v, int | float) or isinstance(v, bool) or not np.isfinite(v):
-            raise InputDataError(f"band {label} must be a finite number, got {v!r}")
-    if not low < high:
-        raise InputDataError(f"band must have low < high, got low={low}, high={high}")
-    if axis is not None:
-        lo, hi = float(np.min(axis)), float(np.max(axis))
-        if low < lo or high > hi:
-            raise InputDataError(
-                f"band [{low}, {high}] lies outside the axis range [{lo}, {hi}]"
-            )
+    check_band(axis, low, high)
 
 
 def _band_mask(axis: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -35,7 +26,8 @@ def _vband_integral(spectra: np.ndarray, axis: np.ndarray, low: float, high: flo
     mask = _band_mask(axis, low, high)
     x = axis[mask]
     order = np.argsort(x)
-    return np.trapezoid(spectra[:, mask][:, order], x[order], axis=1)
+    band, bad = split_finite(spectra[:, mask][:, order])
+    return np.where(bad, np.nan, np.trapezoid(band, x[order], axis=1))
 
 
 def band_integral(spectrum: np.ndarray, axis: np.ndarray, low: float, high: float) -> float:
@@ -49,13 +41,29 @@ def band_integral(spectrum: np.ndarray, axis: np.ndarray, low: float, high: floa
     return float(_vband_integral(spectrum[None], axis, low, high)[0])
 
 
+def _vband_max(spectra: np.ndarray, axis: np.ndarray, low: float, high: float) -> np.ndarray:
+    band, bad = split_finite(spectra[:, _band_mask(axis, low, high)])
+    return np.where(bad, np.nan, band.max(axis=1))
+
+
+def band_max(spectrum: np.ndarray, axis: np.ndarray, low: float, high: float) -> float:
+    r"""Largest spectrum value inside an axis interval.
+
+    .. math:: M = \max_{x_i \in [\mathrm{low}, \mathrm{high}]} s_i
+
+    Units: spectrum units. NaN if the interval holds a non-finite value.
+    """
+    return float(_vband_max(spectrum[None], axis, low, high)[0])
+
+
 def _vcentroid(spectra: np.ndarray, axis: np.ndarray, low: float, high: float) -> np.ndarray:
     mask = _band_mask(axis, low, high)
-    w = np.clip(spectra[:, mask], 0.0, None)
+    band, bad = split_finite(spectra[:, mask])
+    w = np.clip(band, 0.0, None)
     tot = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (w * axis[mask]).sum(axis=1) / tot
-    return np.where(tot > 0, out, np.nan)
+    return np.where((tot > 0) & ~bad, out, np.nan)
 
 
 def centroid(spectrum: np.ndarray, axis: np.ndarray, low: float, high: float) -> float:
@@ -69,5 +77,28 @@ def centroid(spectrum: np.ndarray, axis: np.ndarray, low: float, high: float) ->
     return float(_vcentroid(spectrum[None], axis, low, high)[0])
 
 
-register("band_integral", band_integral, vectorized=_vband_integral, check=_check_band)
-register("centroid", centroid, vectorized=_vcentroid, check=_check_band)
+def _explain_band(spectrum: np.ndarray, axis: np.ndarray, low: float, high: float) -> str | None:
+    seg = spectrum[_band_mask(axis, low, high)]
+    if not np.all(np.isfinite(seg)):
+        return f"band [{low}, {high}] holds non-finite spectrum values"
+    return None
+
+
+def _explain_centroid(
+    spectrum: np.ndarray, axis: np.ndarray, low: float, high: float
+) -> str | None:
+    reason = _explain_band(spectrum, axis, low, high)
+    if reason is None and not np.any(spectrum[_band_mask(axis, low, high)] > 0):
+        reason = f"band [{low}, {high}] holds no positive intensity"
+    return reason
+
+
+register(
+    "band_integral",
+    band_integral,
+    vectorized=_vband_integral,
+    check=_check_band,
+    explain=_explain_band,
+)
+register("band_max", band_max, vectorized=_vband_max, check=_check_band, explain=_explain_band)
+register("centroid", centroid, vectorized=_vcentroid, check=_check_band, explain=_explain_centroid)
