@@ -25,7 +25,9 @@ __all__ = ["BaseSample", "KINDS", "make_sample"]
 KINDS = ("stem", "spm", "fourd")
 
 
-def make_sample(kind: str, shape: tuple[int, int] = (128, 128), seed: int = 0, **params: Any) -> BaseSample:
+def make_sample(
+    kind: str, shape: tuple[int, int] = (128, 128), seed: int = 0, **params: Any
+) -> BaseSample:
     """Build a simulated sample of a given kind.
 
     Parameters

@@ -32,14 +32,10 @@ pattern is not periodic and distances to walls just outside the scan are right.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
-
-from autoscope.errors import InputDataError
 
 __all__ = [
     "A_MINUS",
@@ -48,7 +44,6 @@ __all__ = [
     "C_PLUS",
     "KIND_90",
     "KIND_180",
-    "check_fields",
     "domain_structure",
     "pfm_image",
     "smooth_noise",
@@ -60,32 +55,6 @@ __all__ = [
 C_PLUS, C_MINUS, A_PLUS, A_MINUS = 0, 1, 2, 3
 #: wall kind codes (degrees between the polarisations either side; 0 = no wall anywhere)
 KIND_180, KIND_90 = 180, 90
-
-
-def check_fields(params: Any) -> None:
-    """Validate the fields of a frozen parameter dataclass from their ``metadata``.
-
-    ``metadata`` keys: ``"gt"`` (exclusive lower bound), ``"min"`` / ``"max"``
-    (inclusive bounds), ``"int"`` (must be integral).
-
-    Raises
-    ------
-    InputDataError
-        Naming the first parameter that is not a finite number in its range.
-    """
-    for f in dataclasses.fields(params):
-        v = getattr(params, f.name)
-        if isinstance(v, bool) or not isinstance(v, int | float | np.number) or not np.isfinite(v):
-            raise InputDataError(f"parameter {f.name!r} must be a finite number, got {v!r}")
-        md = f.metadata
-        if md.get("int") and float(v) != int(v):
-            raise InputDataError(f"parameter {f.name!r} must be an integer, got {v!r}")
-        if "gt" in md and not v > md["gt"]:
-            raise InputDataError(f"parameter {f.name!r} must be > {md['gt']}, got {v!r}")
-        if "min" in md and not v >= md["min"]:
-            raise InputDataError(f"parameter {f.name!r} must be >= {md['min']}, got {v!r}")
-        if "max" in md and not v <= md["max"]:
-            raise InputDataError(f"parameter {f.name!r} must be <= {md['max']}, got {v!r}")
 
 
 def smooth_noise(

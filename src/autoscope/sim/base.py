@@ -116,7 +116,9 @@ class BaseSample:
         try:
             r, c = int(row), int(col)
         except (TypeError, ValueError):
-            raise InputDataError(f"pixel must be integers (row, col), got ({row!r}, {col!r})") from None
+            raise InputDataError(
+                f"pixel must be integers (row, col), got ({row!r}, {col!r})"
+            ) from None
         if r != row or c != col:
             raise InputDataError(f"pixel must be integers (row, col), got ({row!r}, {col!r})")
         if not (0 <= r < h and 0 <= c < w):
@@ -192,13 +194,15 @@ class BaseSample:
             rr, cc = np.divmod(np.arange(h * w), w)
             out = np.empty(h * w)
             for i in range(0, h * w, self.chunk_pixels):
-                block = self._spectra_at(rr[i : i + self.chunk_pixels], cc[i : i + self.chunk_pixels])
+                block = self._spectra_at(
+                    rr[i : i + self.chunk_pixels], cc[i : i + self.chunk_pixels]
+                )
                 out[i : i + block.shape[0]] = sc.apply(block, self.axis)
             cache[key] = out.reshape(h, w)
         return cache[key].copy()
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable description for run metadata (start document)."""
+        """Return a JSON-serialisable description for run metadata (start document)."""
         return {
             "kind": self.kind,
             "seed": self.seed,

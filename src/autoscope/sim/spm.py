@@ -37,6 +37,7 @@ import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.sim import _domains as dom
+from autoscope.sim._lattice import check_param_fields
 from autoscope.sim.base import BaseSample, check_shape
 
 __all__ = ["SPECTROSCOPIES", "SPMParams", "SPMSample", "landau_khalatnikov_loops", "triangle_bias"]
@@ -315,7 +316,7 @@ class SPMSample(BaseSample):
         if unknown:
             raise InputDataError(f"unknown SPM parameter(s) {unknown}; expected some of {names}")
         p = SPMParams(**params)
-        dom.check_fields(p)
+        check_param_fields(p)
         self.physics = p
         self.seed = None if seed is None else int(seed)
         self.spectroscopy = spectroscopy
