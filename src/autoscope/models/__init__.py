@@ -1,0 +1,119 @@
+"""Surrogate models: deep kernel learning and the baselines it is compared with.
+
+Every model maps candidate inputs through a feature map to an exact GP and has the
+same interface: ``fit(X, y) -> report``, ``predict(X) -> (mean, var)``,
+``posterior(X)`` (adds cross-covariances and joint samples), ``embed(X)``,
+``prepare(X_all)`` and a JSON ``spec``. Models are named and parameterised by a
+spec ``{"name": ..., "params": {...}}`` so that recommender configurations are JSON:
+
+=============  =====================================================  ===========
+name           model                                                  input
+=============  =====================================================  ===========
+``dkl``        :class:`DKL`, CNN/MLP embedding + GP, trained jointly  features
+``static_dkl`` :class:`StaticDKL`, DKL trained on the seed points     features
+``pca_gp``     :class:`PCAGP`, GP on principal components             features
+``vae_gp``     :class:`VAEGP`, GP in a VAE latent space               features
+``gp_coords``  :class:`GPCoords`, GP on pixel coordinates             coords
+=============  =====================================================  ===========
+
+Examples
+--------
+>>> from autoscope import models
+>>> m = models.get("pca_gp", n_components=4)
+>>> m.spec["name"], m.spec["params"]["n_components"]
+('pca_gp', 4)
+>>> models.from_spec(m.spec).spec == m.spec
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autoscope.errors import InputDataError
+from autoscope.models._base import GPSurrogate
+from autoscope.models._gp import CandidatePosterior
+from autoscope.models._training import torch_threads
+from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
+from autoscope.models.dkl import DKL
+from autoscope.models.vae import VAEGP
+
+__all__ = [
+    "DKL",
+    "PCAGP",
+    "VAEGP",
+    "CandidatePosterior",
+    "GPCoords",
+    "GPSurrogate",
+    "StaticDKL",
+    "available",
+    "from_spec",
+    "get",
+    "register",
+    "torch_threads",
+]
+
+_REGISTRY: dict[str, type[GPSurrogate]] = {
+    cls.name: cls for cls in (DKL, StaticDKL, PCAGP, VAEGP, GPCoords)
+}
+
+
+def available() -> list[str]:
+    """Return the sorted names of the registered models."""
+    return sorted(_REGISTRY)
+
+
+def register(name: str, cls: type[GPSurrogate], *, overwrite: bool = False) -> None:
+    """Register a :class:`GPSurrogate` subclass under ``name``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is taken (without ``overwrite``) or ``cls`` is not a GPSurrogate subclass.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, GPSurrogate)):
+        raise InputDataError(f"model {name!r}: expected a GPSurrogate subclass, got {cls!r}")
+    if name in _REGISTRY and not overwrite:
+        raise InputDataError(f"model {name!r} is already registered (pass overwrite=True)")
+    _REGISTRY[name] = cls
+
+
+def get(name: str, **params: Any) -> GPSurrogate:
+    """Return a new, unfitted model ``name`` built with ``params``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, unknown parameter or bad value.
+    """
+    if name not in _REGISTRY:
+        raise InputDataError(f"unknown model {name!r}; available: {', '.join(available())}")
+    try:
+        return _REGISTRY[name](**params)
+    except TypeError as exc:
+        raise InputDataError(f"model {name!r}: bad parameters {params}: {exc}") from None
+
+
+def from_spec(spec: Any) -> GPSurrogate:
+    """Build a model from a name, a ``{"name", "params"}`` dict, or return a model as is.
+
+    Raises
+    ------
+    ValueError
+        Malformed spec, unknown name or bad parameters.
+    """
+    if isinstance(spec, GPSurrogate):
+        return spec
+    if isinstance(spec, str):
+        return get(spec)
+    if isinstance(spec, Mapping):
+        if "name" not in spec or set(spec) - {"name", "params"}:
+            raise InputDataError(
+                f"a model spec is {{'name': str, 'params': dict}}, got keys {sorted(spec)}"
+            )
+        params = spec.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise InputDataError(f"model spec 'params' must be a dict, got {params!r}")
+        return get(spec["name"], **params)
+    raise InputDataError(f"a model is a name or a {{'name', 'params'}} dict, got {spec!r}")

@@ -1,0 +1,436 @@
+r"""The surrogate-model base class: feature map + exact GP, fitted robustly, warm-started.
+
+.. math:: y_i = f(x_i) + \varepsilon_i,\quad
+          f \sim \mathcal{GP}\big(c,\; s^2 k(\phi(x), \phi(x'))\big),\quad
+          \varepsilon_i \sim \mathcal N(0, \sigma^2),\ \sigma^2 \ge \sigma^2_{\min}
+
+on standardised targets ``(y - mean(y)) / std(y)``. Subclasses choose the feature
+map ``phi`` and whether it is trained (:class:`~autoscope.models.dkl.DKL`) or fixed.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from linear_operator.utils.errors import NanError, NotPSDError
+
+from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models._gp import (
+    _KERNELS,
+    CandidatePosterior,
+    GPModule,
+    cholesky_jittered,
+    make_kernel,
+)
+from autoscope.models._training import (
+    JITTERS,
+    NonFiniteLoss,
+    adam_mll,
+    derive_seed,
+    fork_seed,
+    recorded_numerical_warnings,
+    torch_threads,
+)
+
+__all__ = ["GPSurrogate", "check_float", "check_int"]
+
+_FIT_ERRORS = (NotPSDError, NanError, NonFiniteLoss, ModelFittingError, torch.linalg.LinAlgError)
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Return ``value`` as int if ``low <= value (<= high)``, else raise InputDataError."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputDataError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        rng = f">= {low}" if high is None else f"between {low} and {high}"
+        raise InputDataError(f"{name} must be {rng}, got {value}")
+    return int(value)
+
+
+def check_float(name: str, value: Any, low: float, *, strict: bool = False) -> float:
+    """Return ``value`` as float if it is finite and ``>= low`` (``> low`` if strict)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise InputDataError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or v < low or (strict and v == low):
+        raise InputDataError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
+    return v
+
+
+class GPSurrogate:
+    r"""A feature map followed by an exact GP, with the model API the recommender uses.
+
+    ``fit(X, y)`` trains, ``predict(X) -> (mean, var)``, ``posterior(X)`` (mean, var,
+    cross-covariances, joint samples), ``embed(X)``, ``prepare(X_all)`` (unsupervised
+    set-up on every candidate, called once by the recommender), ``spec``.
+
+    Parameters
+    ----------
+    kernel : {"matern", "rbf"}
+        ``k`` in the model: Matern(``nu``) or RBF, wrapped in a ``ScaleKernel``.
+    nu : {0.5, 1.5, 2.5}
+        Matern smoothness.
+    ard : bool
+        One lengthscale per embedding dimension.
+    lengthscale : float, optional
+        Initial lengthscale (in embedding units).
+    noise_floor : float
+        Lower bound ``sigma^2_min`` of the noise variance, in standardised units.
+    noise_init : float
+        Initial noise variance (standardised units; > ``noise_floor``).
+    n_iter : int
+        Adam steps at the first fit and at every re-initialisation.
+    warm_iter : int
+        Adam steps at the other fits (warm start from the previous weights).
+    reinit_every : int
+        Re-initialise all weights every ``reinit_every`` fits (0: never).
+    lr_gp : float
+        Adam learning rate of the GP hyperparameters.
+    max_attempts : int
+        Fit attempts (escalating jitter, restored or fresh weights, smaller steps).
+    seed : int
+        Seed of every initialisation (torch's global RNG is left as it was).
+    dtype : {"float32", "float64"}
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"``: CUDA when available, else CPU.
+    threads : int or None
+        torch intra-op threads used during ``fit``/``predict`` (restored afterwards;
+        ``None``: leave torch's setting alone).
+    """
+
+    name: ClassVar[str] = "gp"
+    #: what the recommender passes as X: candidate "features" or pixel "coords"
+    input_kind: ClassVar[str] = "features"
+    _train_feature_map: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        kernel: str = "matern",
+        nu: float = 2.5,
+        ard: bool = True,
+        lengthscale: float | None = None,
+        noise_floor: float = 1e-4,
+        noise_init: float = 0.05,
+        n_iter: int = 100,
+        warm_iter: int = 20,
+        reinit_every: int = 0,
+        lr_gp: float = 0.1,
+        max_attempts: int = 4,
+        seed: int = 0,
+        dtype: str = "float32",
+        device: str = "auto",
+        threads: int | None = 1,
+    ):
+        if kernel not in _KERNELS:
+            raise InputDataError(f"kernel must be one of {_KERNELS}, got {kernel!r}")
+        if nu not in (0.5, 1.5, 2.5):
+            raise InputDataError(f"nu must be 0.5, 1.5 or 2.5, got {nu!r}")
+        if dtype not in ("float32", "float64"):
+            raise InputDataError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if device not in ("auto", "cpu", "cuda"):
+            raise InputDataError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise InputDataError("device='cuda' was asked for but CUDA is not available")
+        if lengthscale is not None:
+            lengthscale = check_float("lengthscale", lengthscale, 0.0, strict=True)
+
+        self._params: dict[str, Any] = {
+            "kernel": kernel,
+            "nu": float(nu),
+            "ard": bool(ard),
+            "lengthscale": lengthscale,
+            "noise_floor": check_float("noise_floor", noise_floor, 0.0, strict=True),
+            "noise_init": check_float("noise_init", noise_init, float(noise_floor), strict=True),
+            "n_iter": check_int("n_iter", n_iter, 0),
+            "warm_iter": check_int("warm_iter", warm_iter, 0),
+            "reinit_every": check_int("reinit_every", reinit_every, 0),
+            "lr_gp": check_float("lr_gp", lr_gp, 0.0, strict=True),
+            "max_attempts": check_int("max_attempts", max_attempts, 1, 10),
+            "seed": check_int("seed", seed, 0),
+            "dtype": dtype,
+            "device": device,
+            "threads": None if threads is None else check_int("threads", threads, 1, 256),
+        }
+        self.dtype = torch.float64 if dtype == "float64" else torch.float32
+        dev = "cuda" if device == "auto" and torch.cuda.is_available() else device
+        self.device = torch.device("cpu" if dev == "auto" else dev)
+        self.module: GPModule | None = None
+        self.n_fits = 0
+        self._y_loc, self._y_scale = 0.0, 1.0
+        self._cache: dict[str, torch.Tensor] | None = None
+        self._in_shape: tuple[int, ...] | None = None
+        self.prepared = False
+
+    # -- spec ---------------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        """All constructor parameters (JSON-serialisable)."""
+        return dict(self._params)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The JSON spec ``{"name", "params"}`` that rebuilds this model (unfitted)."""
+        return {"name": self.name, "params": self.params}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(fits={self.n_fits}, {self._params})"
+
+    # -- hooks for subclasses --------------------------------------------------------------------
+    def prepare(self, x_all: np.ndarray) -> None:
+        """Unsupervised set-up on every candidate's input (PCA, VAE, coordinate scaling).
+
+        Called once by the recommender with all candidates; a model that was not
+        prepared prepares itself on the training inputs of its first fit.
+
+        Parameters
+        ----------
+        x_all : ndarray, shape (N, ...)
+            Features (or coordinates, if ``input_kind == "coords"``) of all candidates.
+        """
+        x_all = np.asarray(x_all)
+        if x_all.ndim < 2 or x_all.shape[0] == 0 or not np.isfinite(x_all).all():
+            raise InputDataError(f"prepare expects finite x_all (N, ...), got {x_all.shape}")
+        with torch_threads(self._params["threads"]):
+            self._prepare(x_all)
+        self.prepared = True
+
+    def _prepare(self, x_all: np.ndarray) -> None:
+        """Subclass hook of :meth:`prepare` (no-op here)."""
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        """Map raw inputs (n, ...) to the flat GP inputs (n, D) (identity here)."""
+        return x.reshape(x.shape[0], -1)
+
+    def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[torch.nn.Module, int]:
+        """Return the feature map for raw inputs ``in_shape`` (flat ``flat_dim``) and its width."""
+        return torch.nn.Identity(), flat_dim
+
+    # -- public API ---------------------------------------------------------------------------
+    def fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        """Fit (or warm-start) the model on ``n`` observations.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n, ...)
+            Training inputs (patches, flat features or coordinates).
+        y : ndarray, shape (n,)
+            Finite observations.
+
+        Returns
+        -------
+        dict
+            Fit report: ``loss`` (negative MLL per point), ``iterations``,
+            ``reinit``, ``attempts``, ``failures``, ``jitter_warnings``,
+            ``stale`` (previous weights kept), ``seconds``.
+
+        Raises
+        ------
+        InputDataError
+            Bad shapes or non-finite values.
+        ModelFittingError
+            Every attempt failed and there is no previous model to fall back on.
+        """
+        t0 = time.perf_counter()
+        x, y = self._check_xy(x, y)
+        if not self.prepared:
+            self.prepare(x)
+        with torch_threads(self._params["threads"]):
+            xt = self._tensor(self._transform(x))
+            yt = self._standardize(y)
+            report = self._fit(xt, yt, tuple(x.shape[1:]))
+        report["seconds"] = time.perf_counter() - t0
+        self.n_fits += 1
+        return report
+
+    def posterior(self, x: np.ndarray, batch_size: int = 4096) -> CandidatePosterior:
+        """Return the posterior over inputs ``x`` (N, ...) in observation units."""
+        with torch_threads(self._params["threads"]):
+            return self._posterior(x, batch_size)
+
+    def _posterior(self, x: np.ndarray, batch_size: int) -> CandidatePosterior:
+        if self._cache is None:
+            raise ModelFittingError(f"{type(self).__name__} is not fitted yet")
+        x = np.asarray(x)
+        self._check_shape(x)
+        xt = self._tensor(self._transform(x))
+        c = self._cache
+        zs, means, vars_, vs = [], [], [], []
+        with torch.no_grad():
+            kern = self.module.covar_module
+            for start in range(0, xt.shape[0], batch_size):
+                z = self.module.feature_map(xt[start : start + batch_size])
+                ks = kern(z, c["z"]).to_dense()
+                v = torch.linalg.solve_triangular(c["L"], ks.T, upper=False)
+                means.append(c["const"] + ks @ c["alpha"])
+                vars_.append(kern(z, z, diag=True) - (v * v).sum(0))
+                zs.append(z)
+                vs.append(v)
+        sy = self._y_scale
+        mean = torch.cat(means).double().cpu().numpy() * sy + self._y_loc
+        var = np.clip(torch.cat(vars_).double().cpu().numpy(), 1e-12, None) * sy**2
+        return CandidatePosterior(
+            mean=mean,
+            var=var,
+            noise=float(c["noise"]) * sy**2,
+            _z=torch.cat(zs),
+            _v=torch.cat(vs, dim=1),
+            _kernel=kern,
+            _scale=sy,
+            _threads=self._params["threads"],
+        )
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return posterior mean and variance of ``f`` at ``x`` (N, ...), each (N,)."""
+        post = self.posterior(x)
+        return post.mean, post.var
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        """Return the embedding ``phi(x)`` (N, d) the kernel sees."""
+        if self.module is None:
+            raise ModelFittingError(f"{type(self).__name__} is not fitted yet")
+        x = np.asarray(x)
+        self._check_shape(x)
+        with torch_threads(self._params["threads"]), torch.no_grad():
+            z = self.module.feature_map(self._tensor(self._transform(x)))
+        return z.double().cpu().numpy()
+
+    # -- internals --------------------------------------------------------------------------
+    def _check_xy(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(x)
+        y = np.asarray(y, dtype=np.float64)
+        if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or y.shape[0] == 0:
+            raise InputDataError(
+                f"fit expects x (n, ...) and y (n,) with n >= 1, got {x.shape} and {y.shape}"
+            )
+        if not np.isfinite(y).all():
+            raise InputDataError("fit expects finite y; drop NaN/inf observations first")
+        if not np.isfinite(x).all():
+            raise InputDataError("fit expects finite x")
+        self._check_shape(x)
+        return x, y
+
+    def _check_shape(self, x: np.ndarray) -> None:
+        if self._in_shape is not None and tuple(x.shape[1:]) != self._in_shape:
+            raise InputDataError(
+                f"{type(self).__name__} was built for inputs of shape (n, "
+                f"{', '.join(map(str, self._in_shape))}), got {x.shape}"
+            )
+
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device)
+
+    def _standardize(self, y: np.ndarray) -> torch.Tensor:
+        loc = float(y.mean())
+        scale = float(y.std()) if y.size > 1 else 1.0
+        self._y_loc, self._y_scale = loc, scale if scale > 1e-12 else 1.0
+        return self._tensor((y - self._y_loc) / self._y_scale)
+
+    def _build(self, xt: torch.Tensor, yt: torch.Tensor, in_shape: tuple[int, ...], key: int):
+        p = self._params
+        with fork_seed(derive_seed(p["seed"], self.n_fits, key), self.device):
+            fmap, dim = self._feature_map(in_shape, int(xt.shape[-1]))
+            kernel = make_kernel(
+                p["kernel"], dim, ard=p["ard"], nu=p["nu"], lengthscale=p["lengthscale"]
+            )
+            module = GPModule(xt, yt, fmap, kernel, p["noise_floor"])
+            module.likelihood.noise = p["noise_init"]
+        return module.to(device=self.device, dtype=self.dtype)
+
+    def _needs_reinit(self, in_shape: tuple[int, ...]) -> bool:
+        every = self._params["reinit_every"]
+        return (
+            self.module is None
+            or self._in_shape != in_shape
+            or (every > 0 and self.n_fits % every == 0)
+        )
+
+    def _train(self, module: GPModule, xt, yt, n_iter: int, lr_scale: float, jitter):
+        """Run the optimiser; subclasses with a trained feature map override the rates."""
+        p = self._params
+        return adam_mll(
+            module,
+            xt,
+            yt,
+            n_iter=n_iter,
+            lr=0.0,
+            lr_gp=p["lr_gp"] * lr_scale,
+            train_feature_map=False,
+            jitter=jitter,
+        )
+
+    def _fit(self, xt: torch.Tensor, yt: torch.Tensor, in_shape: tuple[int, ...]) -> dict[str, Any]:
+        reinit = self._needs_reinit(in_shape)
+        n_iter = self._params["n_iter"] if reinit else self._params["warm_iter"]
+        snapshot = None if reinit else copy.deepcopy(self.module.state_dict())
+        failures: list[str] = []
+        warn: list[str] = []
+        lr_scale, fresh = 1.0, reinit
+        for attempt in range(self._params["max_attempts"]):
+            jitter = JITTERS[min(attempt, len(JITTERS) - 1)]
+            try:
+                with recorded_numerical_warnings(warn):
+                    if fresh:
+                        self.module = self._build(xt, yt, in_shape, attempt)
+                        self._in_shape = in_shape
+                    else:
+                        self.module.set_train_data(xt, yt, strict=False)
+                    loss, iters = self._train(self.module, xt, yt, n_iter, lr_scale, jitter)
+                    self._condition(xt, yt)
+                return {
+                    "loss": loss,
+                    "iterations": iters,
+                    "reinit": fresh,
+                    "attempts": attempt + 1,
+                    "failures": failures,
+                    "jitter_warnings": len(warn),
+                    "stale": False,
+                }
+            except _FIT_ERRORS as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+                lr_scale *= 0.3
+                if snapshot is not None and attempt == 0:
+                    self.module.load_state_dict(snapshot)  # previous weights, smaller steps
+                else:
+                    fresh, n_iter = True, self._params["n_iter"]
+        if snapshot is not None:  # last resort: previous weights, conditioned on the new data
+            try:
+                with recorded_numerical_warnings(warn):
+                    self.module.load_state_dict(snapshot)
+                    self.module.set_train_data(xt, yt, strict=False)
+                    self._condition(xt, yt)
+                return {
+                    "loss": float("nan"),
+                    "iterations": 0,
+                    "reinit": False,
+                    "attempts": self._params["max_attempts"],
+                    "failures": failures,
+                    "jitter_warnings": len(warn),
+                    "stale": True,
+                }
+            except _FIT_ERRORS as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+        self.module, self._cache = None, None
+        raise ModelFittingError(
+            f"{type(self).__name__}: every fit attempt failed: " + "; ".join(failures)
+        )
+
+    def _condition(self, xt: torch.Tensor, yt: torch.Tensor) -> None:
+        """Cache the Cholesky factor of the training covariance and ``alpha``."""
+        m = self.module
+        m.eval()
+        with torch.no_grad():
+            z = m.feature_map(xt)
+            noise = m.likelihood.noise.reshape(())
+            k = m.covar_module(z).to_dense()
+            k = k + noise * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
+            chol = cholesky_jittered(k)
+            const = m.mean_module.constant.reshape(())
+            alpha = torch.cholesky_solve((yt - const).unsqueeze(-1), chol).squeeze(-1)
+        if not (torch.isfinite(alpha).all() and torch.isfinite(z).all()):
+            raise NonFiniteLoss("posterior weights are not finite")
+        self._cache = {"z": z, "L": chol, "alpha": alpha, "const": const, "noise": noise}
