@@ -1,0 +1,428 @@
+"""Plan set-up: validate a plan's arguments and derive what its run needs, before any message.
+
+Private helpers of :mod:`autoscope.plans`: :func:`prepare` checks the instrument,
+scalarizer, budget, patch geometry, seed and metadata and returns a
+:class:`PlanSetup`; the rest turn JSON arguments into candidate ids (seed points,
+raster order, objects found in the structural image) and a recommender's
+``last_decision`` into decision-stream fields.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autoscope import __version__, scalarizers
+from autoscope.errors import InputDataError
+from autoscope.features import candidate_grid
+from autoscope.plan_stubs import array_key
+
+__all__ = [
+    "PlanSetup",
+    "check_int",
+    "check_microscope",
+    "detect_objects",
+    "jsonable",
+    "model_spec",
+    "nearest_candidates",
+    "policy_spec",
+    "prepare",
+    "raster_order",
+    "resolve_seed_points",
+    "spectrometer_setup",
+]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays, tuples and mappings to plain JSON types (recursively)."""
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int if ``low <= value (<= high)``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InputDataError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        raise InputDataError(f"{name} must be {bounds}, got {value}")
+    return int(value)
+
+
+def _spec(kind: str, spec: Any) -> dict[str, Any]:
+    if isinstance(spec, str) and spec:
+        return {"name": spec, "params": {}}
+    if (
+        isinstance(spec, Mapping)
+        and isinstance(spec.get("name"), str)
+        and set(spec) <= {"name", "params"}
+    ):
+        params = spec.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise InputDataError(f"{kind} spec 'params' must be a dict, got {params!r}")
+        return {"name": spec["name"], "params": jsonable(dict(params))}
+    raise InputDataError(
+        f"a {kind} is a name or a {{'name': str, 'params': dict}} spec, got {spec!r}"
+    )
+
+
+def policy_spec(policy: Any) -> dict[str, Any]:
+    """Validate a policy name/spec with :func:`autoscope.policies.from_spec`; return its spec."""
+    from autoscope import policies
+
+    spec = _spec("policy", policy)
+    built = policies.from_spec(spec)
+    return jsonable(getattr(built, "spec", spec))
+
+
+def model_spec(model: Any) -> dict[str, Any]:
+    """Validate a model name/spec with :func:`autoscope.models.from_spec`; return it normalised.
+
+    Defaults are not filled in: the recommender gives a model without a
+    ``seed`` parameter the run's seed.
+    """
+    from autoscope import models
+
+    spec = _spec("model", model)
+    models.from_spec(spec)  # validate only: unset params (seed) stay the recommender's
+    return spec
+
+
+def check_microscope(microscope: Any) -> None:
+    """Raise :class:`ValueError` unless ``microscope`` has the parts plans need."""
+    missing = [
+        path
+        for path in ("probe.x", "probe.y", "structure", "spectrometer", "pixel_to_position")
+        if _getpath(microscope, path) is None
+    ]
+    if missing:
+        raise InputDataError(
+            f"microscope must have probe.x, probe.y, structure, spectrometer and "
+            f"pixel_to_position(row, col); {getattr(microscope, 'name', microscope)!r} lacks "
+            f"{', '.join(missing)}"
+        )
+
+
+def _getpath(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def spectrometer_setup(microscope: Any) -> dict[str, Any]:
+    """Describe the spectrometer: reading key, spectrum shape, axis and axis units.
+
+    Returns
+    -------
+    dict
+        ``{"key": str, "shape": tuple, "axis": ndarray (L,), "axis_units": str}``.
+
+    Raises
+    ------
+    ValueError
+        If no ``*_axis`` configuration field is found.
+    """
+    det = microscope.spectrometer
+    key, shape = array_key(det)
+    config = det.read_configuration()
+    axis_keys = [k for k in config if k.endswith("_axis")]
+    if len(axis_keys) != 1:
+        raise InputDataError(
+            f"{det.name}: expected one '*_axis' configuration field, got {sorted(config)}"
+        )
+    axis = np.asarray(config[axis_keys[0]]["value"], dtype=float)
+    units = [v["value"] for k, v in config.items() if k.endswith("_axis_units")]
+    return {"key": key, "shape": shape, "axis": axis, "axis_units": str(units[0]) if units else ""}
+
+
+@dataclass
+class PlanSetup:
+    """Everything a plan derived from its arguments at build time.
+
+    Attributes
+    ----------
+    microscope : device
+    scalarizer : Scalarizer
+    axis : ndarray, shape (L,)
+    spectrum_key, image_key : str
+        Reading keys of the spectrum and of the structural image.
+    image_shape : tuple
+        (H, W) or (H, W, C).
+    candidates : ndarray, shape (N, 2)
+        Candidate pixels ``(row, col)`` (:func:`autoscope.features.candidate_grid`).
+    patch_size, stride, budget, seed : int
+    pixel_size : float
+        Probe units per pixel.
+    rng : numpy.random.Generator
+        For the plan's own random choices (fallbacks, random baselines).
+    plan_args, ns : dict
+        ``plan_args`` and the ``autoscope`` namespace of the start document.
+    user_md : dict
+    """
+
+    microscope: Any
+    scalarizer: Any
+    axis: np.ndarray
+    spectrum_key: str
+    image_key: str
+    image_shape: tuple[int, ...]
+    candidates: np.ndarray
+    patch_size: int
+    stride: int
+    pixel_size: float
+    budget: int
+    seed: int
+    rng: np.random.Generator
+    plan_name: str
+    plan_args: dict[str, Any] = field(default_factory=dict)
+    ns: dict[str, Any] = field(default_factory=dict)
+    user_md: dict[str, Any] = field(default_factory=dict)
+
+    def scalarize(self, spectrum: np.ndarray) -> float:
+        """Return the run's scalar of one spectrum (axis bound)."""
+        return self.scalarizer(spectrum, self.axis)
+
+    def metadata(self) -> dict[str, Any]:
+        """Return the start-document metadata: defaults, then the user's ``md`` on top."""
+        md = {
+            "plan_name": self.plan_name,
+            "plan_args": jsonable(self.plan_args),
+            "hints": {"dimensions": [[["point_step"], "primary"]]},
+            "num_points": self.budget,
+            "autoscope": jsonable(self.ns),
+        }
+        md.update(self.user_md)
+        return md
+
+    def geometry(self, device: Any, recommender_config: Any = None) -> list[Any]:
+        """Set a :class:`~autoscope.plan_stubs.Geometry` device's signals; return ``[device]``."""
+        device.patch_size.put(self.patch_size)
+        device.stride.put(self.stride)
+        device.pixel_size.put(self.pixel_size)
+        device.candidates.put(self.candidates)
+        device.recommender_config.put(json.dumps(jsonable(recommender_config or {})))
+        return [device]
+
+
+def prepare(
+    microscope: Any,
+    scalarizer: Any,
+    budget: Any,
+    patch_size: Any,
+    stride: Any,
+    seed: Any,
+    md: Any,
+    plan_name: str,
+) -> PlanSetup:
+    """Validate the arguments every experiment plan shares and derive the run's set-up.
+
+    Raises
+    ------
+    ValueError
+        A device without the needed parts, an unknown or ill-fitting scalarizer,
+        a bad budget / patch size / stride / seed, or ``md`` not a JSON dict.
+    """
+    check_microscope(microscope)
+    sc = scalarizers.from_spec(scalarizer)
+    spec = spectrometer_setup(microscope)
+    sc.validate(spec["axis"], spec["shape"])
+    image_key, image_shape = array_key(microscope.structure)
+    if len(image_shape) not in (2, 3):
+        raise InputDataError(
+            f"structural image must be (H, W) or (H, W, C), got shape {image_shape}"
+        )
+    candidates = candidate_grid(image_shape[:2], patch_size, stride)
+    budget = check_int("budget", budget, 1, len(candidates))
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**32)
+    seed = check_int("seed", seed, 0)
+    if md is not None and not isinstance(md, dict):
+        raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
+    try:
+        json.dumps(jsonable(md or {}))
+    except (TypeError, ValueError) as exc:
+        raise InputDataError(f"md must be JSON-serialisable: {exc}") from None
+    describe = getattr(microscope, "describe_instrument", None)
+    instrument = jsonable(describe()) if callable(describe) else {"name": microscope.name}
+    s = PlanSetup(
+        microscope=microscope,
+        scalarizer=sc,
+        axis=spec["axis"],
+        spectrum_key=spec["key"],
+        image_key=image_key,
+        image_shape=image_shape,
+        candidates=candidates,
+        patch_size=int(patch_size),
+        stride=int(stride),
+        pixel_size=_pixel_size(microscope),
+        budget=budget,
+        seed=seed,
+        rng=np.random.default_rng([seed, 1]),
+        plan_name=plan_name,
+        user_md=dict(md or {}),
+    )
+    s.plan_args = {
+        "microscope": microscope.name,
+        "scalarizer": sc.spec,
+        "budget": budget,
+        "patch_size": s.patch_size,
+        "stride": s.stride,
+        "seed": seed,
+    }
+    s.ns = {
+        "version": __version__,
+        "plan": plan_name,
+        "scalarizer": sc.spec,
+        "seed": seed,
+        "budget": budget,
+        "patch_size": s.patch_size,
+        "stride": s.stride,
+        "pixel_size": s.pixel_size,
+        "candidates_shape": list(candidates.shape),
+        "image_shape": list(image_shape),
+        "spectrum_shape": list(spec["shape"]),
+        "axis": spec["axis"],
+        "axis_units": spec["axis_units"],
+        "keys": {
+            "spectrum": spec["key"],
+            "image": image_key,
+            "probe_x": microscope.probe.x.name,
+            "probe_y": microscope.probe.y.name,
+        },
+        "instrument": instrument,
+    }
+    return s
+
+
+def _pixel_size(microscope: Any) -> float:
+    for k, v in microscope.structure.read_configuration().items():
+        if k.endswith("_pixel_size"):
+            return float(v["value"])
+    return 1.0
+
+
+def nearest_candidates(points: Any, candidates: np.ndarray) -> list[int]:
+    """Candidate id nearest to each ``(row, col)`` (Euclidean, ties to the lower id)."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    if pts.size == 0:
+        return []
+    d2 = ((pts[:, None, :] - candidates[None, :, :]) ** 2).sum(axis=-1)
+    return [int(i) for i in np.argmin(d2, axis=1)]
+
+
+def resolve_seed_points(seed_points: Any, candidates: np.ndarray, image_shape: tuple) -> list[int]:
+    """Validate user seed pixels ``[[row, col], ...]`` and snap them to distinct candidate ids.
+
+    Raises
+    ------
+    ValueError
+        Not a non-empty list of integer pairs inside the image, or two pixels on one candidate.
+    """
+    h, w = image_shape[:2]
+    if not isinstance(seed_points, list | tuple) or not seed_points:
+        raise InputDataError(
+            f"seed_points must be a non-empty list of [row, col], got {seed_points!r}"
+        )
+    for p in seed_points:
+        ok = isinstance(p, list | tuple) and len(p) == 2
+        ok = ok and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in p)
+        if not ok or not (0 <= p[0] < h and 0 <= p[1] < w):
+            raise InputDataError(
+                f"each seed point must be [row, col] ints inside {h}x{w}, got {p!r}"
+            )
+    ids = nearest_candidates(seed_points, candidates)
+    if len(set(ids)) != len(ids):
+        raise InputDataError(f"seed_points {seed_points} fall on repeated candidates {ids}")
+    return ids
+
+
+def raster_order(candidates: np.ndarray, budget: int, step: int | None = None) -> list[int]:
+    """Candidate ids of a serpentine raster over the candidate grid, at most ``budget`` of them.
+
+    With ``step=None`` the raster is ``n_r x n_c <= budget`` rows and columns
+    evenly spaced over the candidate rows and columns (aspect kept); with a step
+    in pixels, every ``step``-th candidate row and column, cut at ``budget``.
+    """
+    rows, cols = np.unique(candidates[:, 0]), np.unique(candidates[:, 1])
+    if step is None:
+        nr = int(min(len(rows), max(1, math.floor(math.sqrt(budget * len(rows) / len(cols))))))
+        nc = int(min(len(cols), max(1, budget // nr)))
+        rows = rows[np.unique(np.round(np.linspace(0, len(rows) - 1, nr)).astype(int))]
+        cols = cols[np.unique(np.round(np.linspace(0, len(cols) - 1, nc)).astype(int))]
+    else:
+        rows = rows[(rows - rows[0]) % step == 0]
+        cols = cols[(cols - cols[0]) % step == 0]
+    index = {(int(r), int(c)): i for i, (r, c) in enumerate(candidates)}
+    order = []
+    for k, r in enumerate(rows):
+        for c in cols if k % 2 == 0 else cols[::-1]:
+            if (int(r), int(c)) in index:
+                order.append(index[int(r), int(c)])
+    return order[:budget]
+
+
+def detect_objects(
+    image: np.ndarray,
+    detector: str = "log",
+    *,
+    min_sigma: float = 1.0,
+    max_sigma: float = 8.0,
+    threshold: float = 0.1,
+    min_distance: int = 2,
+    invert: bool = False,
+) -> np.ndarray:
+    r"""Find objects (atom columns, particles, domain walls) in a structural image.
+
+    The first channel, rescaled to [0, 1] (inverted when ``invert``), is searched
+    with :func:`skimage.feature.blob_log` (``"log"``; strength = scale-normalised
+    Laplacian-of-Gaussian response :math:`-\sigma^2 \nabla^2 G_\sigma * I` at the
+    blob) or :func:`skimage.feature.peak_local_max` (``"peaks"``; strength =
+    intensity).
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+        ``(row, col, strength)`` per object, strongest first (n may be 0).
+    """
+    from scipy.ndimage import gaussian_laplace
+    from skimage.feature import blob_log, peak_local_max
+
+    img = np.asarray(image, dtype=float)
+    img = img[..., 0] if img.ndim == 3 else img
+    span = float(img.max() - img.min())
+    img = (img - img.min()) / span if span > 0 else np.zeros_like(img)
+    img = 1.0 - img if invert else img
+    if detector == "log":
+        blobs = blob_log(
+            img,
+            min_sigma=min_sigma,
+            max_sigma=max_sigma,
+            num_sigma=8,
+            threshold=None,
+            threshold_rel=threshold,
+        )
+        out = []
+        for r, c, sig in blobs:
+            resp = -(sig**2) * gaussian_laplace(img, sig)[int(r), int(c)]
+            out.append((int(r), int(c), float(resp)))
+    else:
+        coords = peak_local_max(img, min_distance=min_distance, threshold_rel=threshold)
+        out = [(int(r), int(c), float(img[r, c])) for r, c in coords]
+    out.sort(key=lambda t: (-t[2], t[0], t[1]))
+    return np.asarray(out, dtype=float).reshape(-1, 3)

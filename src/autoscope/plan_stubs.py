@@ -1,0 +1,397 @@
+"""Plan stubs: the steps whole autoscope plans are made of.
+
+A whole plan (:mod:`autoscope.plans`) opens a run and composes these: acquire the
+structural image together with the candidate geometry (stream ``structure``),
+move the probe to a pixel, measure and read one spectrum with its scalar value
+(stream ``primary``), and record a decision (stream ``decisions``). Values that
+no instrument measures (row, column, candidate id, scalar value, decision
+details) are published through small soft devices (:class:`PointInfo`,
+:class:`Geometry`, :class:`Decision`, :class:`DecisionWithMaps`) so they travel
+as ordinary event data. Their reading keys are the device name plus the field
+(``point_value``, ``decision_chosen_id``, ``geometry_candidates``, ...).
+
+Devices are typed by :mod:`bluesky.protocols`: a *microscope* is any device with
+a movable ``probe.x``/``probe.y`` (physical units), a triggerable + readable
+``structure`` detector (one ``(H, W)`` or ``(H, W, C)`` array field), a
+triggerable + readable ``spectrometer`` (one array field, plus an ``*_axis``
+configuration field) and a method ``pixel_to_position(row, col) -> (x, y)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import bluesky.plan_stubs as bps
+import numpy as np
+from bluesky.preprocessors import contingency_wrapper, make_decorator, rewindable_wrapper
+from bluesky.utils import RunEngineControlException
+from ophyd import Component as Cpt
+from ophyd import Device, Signal
+
+from autoscope.errors import InputDataError
+
+__all__ = [
+    "Decision",
+    "DecisionWithMaps",
+    "Geometry",
+    "PointInfo",
+    "acquire_image",
+    "array_key",
+    "measure_point",
+    "move_to_pixel",
+    "no_rewind",
+    "record_decision",
+    "run_outcome_decorator",
+    "run_outcome_wrapper",
+]
+
+logger = logging.getLogger(__name__)
+
+_NAN = float("nan")
+
+
+class PointInfo(Device):
+    """Soft signals published with every spectrum (stream ``primary``).
+
+    Keys (device named ``point``): ``point_row``, ``point_col`` (pixel indices),
+    ``point_candidate_id`` (index into the candidates), ``point_value`` (the
+    scalarized spectrum, NaN when undefined), ``point_step`` (0-based measurement
+    index) and ``point_phase`` (``"seed"``, ``"dkl"``, ``"raster"``, ...).
+    """
+
+    row = Cpt(Signal, value=0, kind="normal")
+    col = Cpt(Signal, value=0, kind="normal")
+    candidate_id = Cpt(Signal, value=-1, kind="normal")
+    value = Cpt(Signal, value=_NAN, kind="hinted")
+    step = Cpt(Signal, value=0, kind="hinted")
+    phase = Cpt(Signal, value="seed", kind="normal")
+
+
+class Geometry(Device):
+    """Candidate geometry published with the structural image (stream ``structure``).
+
+    Keys (device named ``geometry``): ``geometry_patch_size``, ``geometry_stride``
+    (pixels), ``geometry_pixel_size`` (probe units per pixel), ``geometry_candidates``
+    (N, 2) int pixel ``(row, col)`` of the candidates, and
+    ``geometry_recommender_config`` (a JSON string, ``"{}"`` when none).
+    """
+
+    patch_size = Cpt(Signal, value=0, kind="normal")
+    stride = Cpt(Signal, value=1, kind="normal")
+    pixel_size = Cpt(Signal, value=1.0, kind="normal")
+    candidates = Cpt(Signal, value=np.zeros((1, 2), dtype=np.int64), kind="normal")
+    recommender_config = Cpt(Signal, value="{}", kind="normal")
+
+
+class Decision(Device):
+    """Soft signals of one decision (stream ``decisions``).
+
+    Keys (device named ``decision``): ``step`` (the measurement index the
+    chosen point gets), ``chosen_id`` (-1 for the final record), ``acq_value``,
+    ``pred_mean``, ``pred_std`` (at the chosen point), ``train_loss``, ``n_iter``,
+    ``model_version``, timings ``t_ingest``, ``t_train``, ``t_predict``,
+    ``t_acquire``, ``t_total`` (s), ``fallback`` (1 when the choice did not come
+    from the model: fitting error, repeated point) and ``reason`` (why; for the
+    final record, why the run stopped). Unknown numbers are NaN.
+    """
+
+    step = Cpt(Signal, value=0, kind="hinted")
+    chosen_id = Cpt(Signal, value=-1, kind="hinted")
+    acq_value = Cpt(Signal, value=_NAN, kind="normal")
+    pred_mean = Cpt(Signal, value=_NAN, kind="normal")
+    pred_std = Cpt(Signal, value=_NAN, kind="normal")
+    train_loss = Cpt(Signal, value=_NAN, kind="normal")
+    n_iter = Cpt(Signal, value=0, kind="normal")
+    model_version = Cpt(Signal, value=0, kind="normal")
+    t_ingest = Cpt(Signal, value=_NAN, kind="normal")
+    t_train = Cpt(Signal, value=_NAN, kind="normal")
+    t_predict = Cpt(Signal, value=_NAN, kind="normal")
+    t_acquire = Cpt(Signal, value=_NAN, kind="normal")
+    t_total = Cpt(Signal, value=_NAN, kind="normal")
+    fallback = Cpt(Signal, value=0, kind="normal")
+    reason = Cpt(Signal, value="", kind="normal")
+
+    #: fields that are floats (NaN when missing); the rest are ints or strings
+    float_fields = (
+        "acq_value",
+        "pred_mean",
+        "pred_std",
+        "train_loss",
+        "t_ingest",
+        "t_train",
+        "t_predict",
+        "t_acquire",
+        "t_total",
+    )
+    int_fields = ("step", "chosen_id", "n_iter", "model_version", "fallback")
+    map_fields: tuple[str, ...] = ()
+
+    def publish(self, n_candidates: int = 0, **fields: Any) -> None:
+        """Set every field: given values, NaN / 0 / ``""`` / NaN maps for the others.
+
+        Raises
+        ------
+        ValueError
+            For a field this device does not have, or a map of the wrong length.
+        """
+        unknown = set(fields) - set(self.component_names)
+        if unknown:
+            raise InputDataError(f"unknown decision field(s) {sorted(unknown)}")
+        for name in self.float_fields:
+            v = fields.get(name)
+            getattr(self, name).put(_NAN if v is None else float(v))
+        for name in self.int_fields:
+            v = fields.get(name)
+            getattr(self, name).put(int(v) if v is not None else (-1 if name == "chosen_id" else 0))
+        self.reason.put(str(fields.get("reason") or ""))
+        for name in self.map_fields:
+            v = fields.get(name)
+            arr = np.full(n_candidates, _NAN) if v is None else np.asarray(v, dtype=float)
+            if arr.shape != (n_candidates,):
+                raise InputDataError(f"{name} must have shape ({n_candidates},), got {arr.shape}")
+            getattr(self, name).put(arr)
+
+
+class DecisionWithMaps(Decision):
+    """A :class:`Decision` plus the maps over all N candidates.
+
+    Extra keys: ``decision_mean_map``, ``decision_std_map``,
+    ``decision_acquisition_map``, each shape (N,), NaN-filled on the steps the
+    plan's ``map_every`` cadence skips, so the shape stays constant.
+    """
+
+    mean_map = Cpt(Signal, value=np.zeros(1), kind="normal")
+    std_map = Cpt(Signal, value=np.zeros(1), kind="normal")
+    acquisition_map = Cpt(Signal, value=np.zeros(1), kind="normal")
+    map_fields = ("mean_map", "std_map", "acquisition_map")
+
+
+# -- helpers that inspect devices (plain functions, no messages) ----------------------
+def array_key(detector: Any) -> tuple[str, tuple[int, ...]]:
+    """Return the reading key and shape of a detector's one array field.
+
+    Hinted fields win when a detector reads several arrays.
+
+    Raises
+    ------
+    ValueError
+        If the detector reads no array, or several equally likely ones.
+    """
+    desc = detector.describe()
+    arrays = {k: tuple(int(n) for n in v.get("shape") or ()) for k, v in desc.items()}
+    arrays = {k: s for k, s in arrays.items() if len(s) >= 1}
+    hinted = set((getattr(detector, "hints", None) or {}).get("fields", ()))
+    chosen = [k for k in arrays if k in hinted] or list(arrays)
+    if len(chosen) != 1:
+        raise InputDataError(
+            f"{detector.name}: expected exactly one array field to read, got {sorted(chosen)}"
+        )
+    return chosen[0], arrays[chosen[0]]
+
+
+# -- plan stubs ------------------------------------------------------------------------
+def no_rewind(plan):
+    """Run ``plan`` with RunEngine rewinding off (a pause inside it resumes where it was).
+
+    Acquisitions and events must not be replayed after a pause: a replayed
+    ``save`` stores an event twice and a replayed trigger measures new noise.
+    Turning rewinding off also clears the RunEngine's message cache, so a pause
+    right after the wrapped plan does not replay it either.
+    """
+    return (yield from rewindable_wrapper(plan, False))
+
+
+def move_to_pixel(microscope: Any, row: int, col: int):
+    """Move the probe to pixel ``(row, col)`` (both axes together, waiting).
+
+    Yields
+    ------
+    Msg
+    """
+    x, y = microscope.pixel_to_position(int(row), int(col))
+    yield from bps.mv(microscope.probe.x, float(x), microscope.probe.y, float(y))
+
+
+def acquire_image(
+    microscope: Any,
+    describe: Callable[[np.ndarray | None], list[Any]] | None = None,
+    *,
+    stream: str = "structure",
+):
+    """Trigger the structural detector and save its image as one event.
+
+    Parameters
+    ----------
+    microscope : device
+        See the module docstring.
+    describe : callable, optional
+        ``describe(image) -> [readable, ...]``, called with the acquired image
+        (shape (H, W) or (H, W, C); ``None`` when the plan is only listed), whose
+        returned devices are read into the same event (e.g. a :class:`Geometry`).
+    stream : str
+        Event stream name.
+
+    Returns
+    -------
+    ndarray or None
+        The image (``None`` when no RunEngine answered the read).
+    """
+    det = microscope.structure
+    key, _ = array_key(det)
+
+    def acquire():
+        yield from bps.trigger(det, wait=True)
+        yield from bps.create(stream)
+        reading = yield from bps.read(det)
+        image = None if reading is None else np.asarray(reading[key]["value"], dtype=float)
+        for extra in describe(image) if describe is not None else ():
+            yield from bps.read(extra)
+        yield from bps.save()
+        return image
+
+    return (yield from no_rewind(acquire()))
+
+
+def measure_point(
+    microscope: Any,
+    point: PointInfo,
+    scalarize: Callable[[np.ndarray], float],
+    *,
+    spectrum_key: str,
+    row: int,
+    col: int,
+    candidate_id: int,
+    step: int,
+    phase: str,
+    stream: str = "primary",
+):
+    """Move to a pixel, trigger the spectrometer and save spectrum + scalar as one event.
+
+    The scalar is computed from the very spectrum that is saved; a scalarizer
+    that fails or returns a non-finite number gives NaN (logged), the spectrum
+    is saved regardless. The move may be rewound by a pause; the acquisition
+    and the event are not (:func:`no_rewind`), so a pause never stores a
+    measurement twice nor pairs a spectrum with another spectrum's scalar.
+
+    Parameters
+    ----------
+    microscope : device
+        See the module docstring.
+    point : PointInfo
+        Soft device carrying row/col/candidate id/value/step/phase.
+    scalarize : callable
+        ``scalarize(spectrum) -> float`` (axis bound).
+    spectrum_key : str
+        Reading key of the spectrum (:func:`spectrometer_setup`).
+    row, col : int
+        Pixel to measure.
+    candidate_id : int
+        Index of the pixel among the candidates.
+    step : int
+        0-based measurement index.
+    phase : str
+        What chose the point (``"seed"``, ``"dkl"``, ...).
+    stream : str
+        Event stream name.
+
+    Returns
+    -------
+    (ndarray or None, float)
+        The spectrum and its scalar value (``None``/NaN when only listed).
+    """
+    yield from move_to_pixel(microscope, row, col)
+
+    def acquire():
+        yield from bps.trigger(microscope.spectrometer, wait=True)
+        yield from bps.create(stream)
+        reading = yield from bps.read(microscope.spectrometer)
+        spectrum = None if reading is None else np.asarray(reading[spectrum_key]["value"], float)
+        value = _NAN if spectrum is None else _safe_scalar(scalarize, spectrum, step)
+        point.row.put(int(row))
+        point.col.put(int(col))
+        point.candidate_id.put(int(candidate_id))
+        point.value.put(value)
+        point.step.put(int(step))
+        point.phase.put(str(phase))
+        yield from bps.read(microscope.probe)
+        yield from bps.read(point)
+        yield from bps.save()
+        return spectrum, value
+
+    return (yield from no_rewind(acquire()))
+
+
+def _safe_scalar(
+    scalarize: Callable[[np.ndarray], float], spectrum: np.ndarray, step: int
+) -> float:
+    try:
+        value = float(scalarize(spectrum))
+    except Exception as exc:  # noqa: BLE001 - a spectrum is never lost to a bad scalarizer
+        logger.warning(
+            "step %d: scalarizer failed (%s: %s); value set to NaN", step, type(exc).__name__, exc
+        )
+        return _NAN
+    if not math.isfinite(value):
+        logger.warning("step %d: scalarizer returned %r; value set to NaN", step, value)
+        return _NAN
+    return value
+
+
+def record_decision(
+    decision: Decision, n_candidates: int = 0, *, stream: str = "decisions", **fields: Any
+):
+    """Publish one decision (see :class:`Decision` for the fields) as an event.
+
+    Yields
+    ------
+    Msg
+    """
+    decision.publish(n_candidates, **fields)
+
+    def read():  # a plain generator: nothing is built before the wrapper runs it
+        yield from bps.trigger_and_read([decision], name=stream)
+
+    yield from no_rewind(read())
+
+
+# -- a run wrapper whose stop document says why the run ended --------------------------
+def run_outcome_wrapper(plan, md: Mapping[str, Any] | None = None, outcome: dict | None = None):
+    """Enclose a plan in a run like :func:`bluesky.preprocessors.run_wrapper`.
+
+    On success the stop document's ``reason`` is ``outcome["reason"]`` (set by
+    the plan as it runs), so a run that ended on its stopping criterion says so.
+
+    Parameters
+    ----------
+    plan : iterable
+        The plan to enclose.
+    md : dict, optional
+        Start-document metadata.
+    outcome : dict, optional
+        Mutable dict; its ``"reason"`` is read when the plan ends.
+
+    Returns
+    -------
+    str
+        The run start uid.
+    """
+    outcome = {} if outcome is None else outcome
+    rs_uid = yield from bps.open_run(md)
+
+    def except_plan(e):
+        if isinstance(e, RunEngineControlException):
+            yield from bps.close_run(exit_status=e.exit_status)
+        else:
+            yield from bps.close_run(exit_status="fail", reason=str(e))
+
+    def else_plan():
+        yield from bps.close_run(reason=str(outcome.get("reason") or ""))
+
+    yield from contingency_wrapper(plan, except_plan=except_plan, else_plan=else_plan)
+    return rs_uid
+
+
+run_outcome_decorator = make_decorator(run_outcome_wrapper)

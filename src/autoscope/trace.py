@@ -1,0 +1,343 @@
+"""The experiment trace: one stored autoscope run, read back from Tiled as plain arrays.
+
+:func:`load` turns a run written by :mod:`autoscope.plans` (through a
+``TiledWriter``) into an :class:`ExperimentTrace`: the structural image, the
+candidate pixels, every measured spectrum and its scalar in order, every
+decision, the model maps, and the specs of the start document. It reads the
+run through the Tiled client alone (an embedded catalog or a server over
+HTTP), a few requests per stream, and never imports the devices.
+
+Examples
+--------
+>>> from autoscope import trace  # doctest: +SKIP
+>>> tr = trace.load(uid, catalog="/tmp/my-catalog")  # doctest: +SKIP
+>>> tr.spectra.shape, tr.values.shape, len(tr.decisions)  # doctest: +SKIP
+((80, 256), (80,), 71)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autoscope.errors import InputDataError
+
+__all__ = ["ExperimentTrace", "load", "read_stream"]
+
+#: decision fields kept in :attr:`ExperimentTrace.decisions` (maps go to ``maps``)
+_MAPS = {"mean_map": "mean", "std_map": "std", "acquisition_map": "acquisition"}
+
+
+@dataclass
+class ExperimentTrace:
+    """Everything one autonomous experiment stored, as numpy arrays and dicts.
+
+    Attributes
+    ----------
+    uid : str
+        Run start uid.
+    image : ndarray, shape (H, W) or (H, W, C)
+        The structural image.
+    candidates : ndarray, shape (N, 2), int
+        Candidate pixels ``(row, col)``; candidate ids index its rows.
+    patch_size, stride : int
+        Patch geometry, px.
+    measured_ids : list of int
+        Candidate id of each measurement, in order (length n).
+    rows, cols : ndarray, shape (n,), int
+        Pixel of each measurement.
+    spectra : ndarray, shape (n, L) or (n, K, K)
+        Every measured spectrum, in order.
+    axis : ndarray, shape (L,)
+        Spectral axis (``specs["axis_units"]``).
+    values : ndarray, shape (n,)
+        Scalarized spectra (NaN where the scalarizer was undefined).
+    phases : list of str
+        What chose each point (``"seed"``, ``"dkl"``, ``"raster"``, ...).
+    steps : ndarray, shape (n,), int
+        Measurement index of each spectrum (0..n-1 for a complete run).
+    positions : ndarray, shape (n, 2)
+        Probe ``(x, y)`` at each measurement, probe units.
+    times : ndarray, shape (n,)
+        Event time of each measurement, s since the epoch.
+    decisions : list of dict
+        One dict per ``decisions`` event, in order (``step``, ``chosen_id``,
+        ``acq_value``, ``pred_mean``, ``pred_std``, ``train_loss``, ``n_iter``,
+        ``model_version``, ``t_*`` timings in s, ``fallback``, ``reason``,
+        ``time``); the last one of a finished run has ``chosen_id == -1``.
+    maps : dict or None
+        ``{"mean", "std", "acquisition"}``: arrays (n_decisions, N), NaN rows
+        where the cadence skipped; ``None`` when the run recorded no maps.
+    specs : dict
+        The start document's ``autoscope`` namespace.
+    instrument : dict
+        ``specs["instrument"]`` (the instrument and sample description).
+    recommender_config : dict
+        The full configuration of the recommender as built (``rec.config``,
+        defaults filled in), from the ``structure`` stream; ``{}`` for baselines.
+    interventions : list of dict
+        Events of an ``interventions`` stream (empty when there is none).
+    start, stop : dict
+        The run's start and stop documents (``stop`` is ``None`` while running).
+    """
+
+    uid: str
+    image: np.ndarray
+    candidates: np.ndarray
+    patch_size: int
+    stride: int
+    measured_ids: list[int]
+    rows: np.ndarray
+    cols: np.ndarray
+    spectra: np.ndarray
+    axis: np.ndarray
+    values: np.ndarray
+    phases: list[str]
+    steps: np.ndarray
+    positions: np.ndarray
+    times: np.ndarray
+    decisions: list[dict[str, Any]]
+    maps: dict[str, np.ndarray] | None
+    specs: dict[str, Any]
+    instrument: dict[str, Any]
+    recommender_config: dict[str, Any] = field(default_factory=dict)
+    interventions: list[dict[str, Any]] = field(default_factory=list)
+    start: dict[str, Any] = field(default_factory=dict)
+    stop: dict[str, Any] | None = None
+
+    @property
+    def n_measured(self) -> int:
+        """Number of measured spectra."""
+        return len(self.measured_ids)
+
+    @property
+    def chosen_ids(self) -> list[int]:
+        """Candidate id chosen at each model decision (the final ``-1`` record excluded)."""
+        return [int(d["chosen_id"]) for d in self.decisions if int(d["chosen_id"]) >= 0]
+
+    def patches(self, normalize: str | None = "image") -> np.ndarray:
+        """Return the patch around every candidate, shape (N, p, p) or (N, p, p, C).
+
+        See :func:`autoscope.features.extract_patches` for ``normalize``.
+        """
+        from autoscope.features import extract_patches
+
+        patches, centres = extract_patches(
+            self.image, self.patch_size, self.stride, normalize=normalize
+        )
+        if not np.array_equal(centres, self.candidates):
+            raise InputDataError("stored candidates do not match the patch geometry")
+        return patches
+
+    def sample(self) -> Any:
+        """Rebuild the simulated sample from ``instrument["sample"]``; ``None`` if not simulated."""
+        desc = (self.instrument or {}).get("sample") or {}
+        kind, params = desc.get("kind"), dict(desc.get("params") or {})
+        shape = tuple(desc.get("shape") or ())
+        seed = desc.get("seed")
+        if kind in ("stem", "spm", "fourd"):
+            from autoscope.sim import make_sample
+
+            return make_sample(kind, shape=shape, seed=seed, **params)
+        if kind == "tiny":
+            from autoscope.testing import TinySample
+
+            return TinySample(shape=shape, seed=seed, **params)
+        return None
+
+
+def _resolve(run_or_uid: Any, catalog: Any) -> Any:
+    if isinstance(run_or_uid, bool) or not isinstance(run_or_uid, str | int):
+        raise InputDataError(
+            f"expected a run client, a uid or a negative index, got {run_or_uid!r}"
+        )
+    if isinstance(run_or_uid, int):
+        if run_or_uid >= 0:
+            raise InputDataError(
+                f"an int run index must be negative (-1: latest), got {run_or_uid}"
+            )
+        if len(catalog) < -run_or_uid:
+            raise InputDataError(
+                f"the catalog holds {len(catalog)} runs, no run at index {run_or_uid}"
+            )
+        return catalog.values()[run_or_uid]
+    try:
+        return catalog[run_or_uid]
+    except KeyError:
+        raise InputDataError(f"no run with uid {run_or_uid!r} in the catalog") from None
+
+
+def read_stream(run: Any, name: str) -> dict[str, np.ndarray]:
+    """Read every data key of one stream as ``{key: array}`` (events along the first axis).
+
+    Also returns ``"seq_num"`` and ``"time"``. An absent stream gives ``{}``.
+    Arrays written inline (table columns) and as array nodes are both handled.
+    """
+    if name not in run:
+        return {}
+    stream = run[name]
+    base = getattr(stream, "base", None)
+    if base is None:  # not a v3 composite stream: fall back to xarray
+        ds = stream.read()
+        out = {k: np.asarray(v.values) for k, v in ds.data_vars.items()}
+        out["time"] = np.asarray(ds["time"].values)
+        return out
+    out: dict[str, np.ndarray] = {}
+    for key, node in base.items():  # one listing request, then one read per node
+        if key == "internal":
+            table = node.read()
+            for col in table.columns:
+                if not col.startswith("ts_"):
+                    out[col] = _column(table[col])
+        else:
+            out[key] = np.asarray(node.read())
+    if "seq_num" in out:
+        order = np.argsort(out["seq_num"], kind="stable")
+        if not np.array_equal(order, np.arange(order.size)):
+            out = {k: v[order] for k, v in out.items()}
+    return out
+
+
+def _column(series: Any) -> np.ndarray:
+    if series.dtype == object or str(series.dtype).startswith("list"):
+        values = [np.asarray(v) for v in series.tolist()]
+        return np.stack(values) if values else np.empty((0,))
+    if str(series.dtype).startswith("string") or series.dtype.kind in "OSU":
+        return np.asarray(series.astype(str).tolist(), dtype=str)
+    return series.to_numpy()
+
+
+def _find(data: dict[str, np.ndarray], key: str | None, suffix: str) -> np.ndarray | None:
+    if key and key in data:
+        return data[key]
+    hits = [k for k in data if k.endswith(suffix)]
+    return data[hits[0]] if len(hits) == 1 else None
+
+
+def load(run_or_uid: Any, catalog: Any = None) -> ExperimentTrace:
+    """Read a stored autoscope run into an :class:`ExperimentTrace`.
+
+    Parameters
+    ----------
+    run_or_uid : run client, str or int
+        A Tiled ``BlueskyRun`` client, a run start uid, or a negative index
+        (``-1``: the most recent run of the catalog).
+    catalog : tiled client, str or path, optional
+        Where to look a uid up: a client, an embedded catalog directory or an
+        ``http(s)://`` server URI (:func:`autoscope.storage.open_catalog`);
+        the default embedded catalog when omitted.
+
+    Returns
+    -------
+    ExperimentTrace
+
+    Raises
+    ------
+    ValueError
+        Unknown uid, bad index, or a run with no ``structure`` stream.
+    """
+    if hasattr(run_or_uid, "metadata") and hasattr(run_or_uid, "base"):
+        return _load(run_or_uid)
+    if catalog is not None and not isinstance(catalog, str | os.PathLike):
+        return _load(_resolve(run_or_uid, catalog))
+    from autoscope.storage import close_catalog, open_catalog
+
+    client = open_catalog(catalog)  # ours: closed once everything is read
+    try:
+        return _load(_resolve(run_or_uid, client))
+    finally:
+        close_catalog(client)
+
+
+def _load(run: Any) -> ExperimentTrace:
+    start = dict(run.metadata["start"])
+    stop = run.metadata.get("stop")
+    specs = dict(start.get("autoscope") or {})
+    keys = specs.get("keys") or {}
+
+    structure = read_stream(run, "structure")
+    if not structure:
+        raise InputDataError(f"run {start['uid']} has no 'structure' stream: not an autoscope run")
+    image = _find(structure, keys.get("image"), "_image")
+    candidates = _find(structure, None, "geometry_candidates")
+    patch = _find(structure, None, "geometry_patch_size")
+    stride = _find(structure, None, "geometry_stride")
+    rec_config = _find(structure, None, "geometry_recommender_config")
+
+    prim = read_stream(run, "primary")
+    n = len(prim.get("seq_num", ()))
+    spectra = _find(prim, keys.get("spectrum"), "_spectrum")
+    if spectra is None:
+        spectra = np.empty((n, *(specs.get("spectrum_shape") or ())))
+    px = _find(prim, keys.get("probe_x"), "_probe_x")
+    py = _find(prim, keys.get("probe_y"), "_probe_y")
+
+    def col(key: str, dtype: Any, fill: Any = 0) -> np.ndarray:
+        return np.asarray(prim.get(key, np.full(n, fill)), dtype=dtype)
+
+    dec = read_stream(run, "decisions")
+    fields = [k for k in dec if k.startswith("decision_") and k[9:] not in _MAPS]
+    decisions = [
+        {k[9:]: _item(dec[k][i]) for k in fields} | {"time": float(dec["time"][i])}
+        for i in range(len(dec.get("seq_num", ())))
+    ]
+    maps = None
+    if decisions and all(f"decision_{k}" in dec for k in _MAPS):
+        maps = {v: np.asarray(dec[f"decision_{k}"], dtype=float) for k, v in _MAPS.items()}
+
+    inter = read_stream(run, "interventions")
+    interventions = [
+        {k: _item(v[i]) for k, v in inter.items() if k != "seq_num"}
+        for i in range(len(inter.get("seq_num", ())))
+    ]
+    nan = np.full(n, np.nan)
+    return ExperimentTrace(
+        uid=start["uid"],
+        image=np.asarray(image[0], dtype=float),
+        candidates=np.asarray(candidates[0] if candidates is not None else [], np.int64).reshape(
+            -1, 2
+        ),
+        patch_size=int(patch[0]) if patch is not None else int(specs.get("patch_size", 0)),
+        stride=int(stride[0]) if stride is not None else int(specs.get("stride", 1)),
+        measured_ids=[int(i) for i in col("point_candidate_id", np.int64, -1)],
+        rows=col("point_row", np.int64),
+        cols=col("point_col", np.int64),
+        spectra=np.asarray(spectra, dtype=float),
+        axis=np.asarray(specs["axis"] if "axis" in specs else _axis(run), dtype=float),
+        values=col("point_value", float, np.nan),
+        phases=[str(p) for p in prim.get("point_phase", [""] * n)],
+        steps=col("point_step", np.int64),
+        positions=np.column_stack([nan if px is None else px, nan if py is None else py]).astype(
+            float
+        ),
+        times=col("time", float, np.nan),
+        decisions=decisions,
+        maps=maps,
+        specs=specs,
+        instrument=dict(specs.get("instrument") or {}),
+        recommender_config=json.loads(str(rec_config[0])) if rec_config is not None else {},
+        interventions=interventions,
+        start=start,
+        stop=dict(stop) if stop is not None else None,
+    )
+
+
+def _item(v: Any) -> Any:
+    v = v.item() if isinstance(v, np.generic) else v
+    return v.tolist() if isinstance(v, np.ndarray) else v
+
+
+def _axis(run: Any) -> np.ndarray:
+    """Return the spectrometer axis from the ``primary`` descriptor's configuration."""
+    if "primary" not in run:
+        return np.empty(0)
+    for desc in run["primary"].descriptors:
+        for obj in (desc.get("configuration") or {}).values():
+            for k, v in (obj.get("data") or {}).items():
+                if k.endswith("_axis"):
+                    return np.asarray(v, dtype=float)
+    return np.empty(0)
