@@ -5,7 +5,9 @@
 way; :func:`acquire_structure` takes the structural image alone. Every plan
 validates its arguments when it is *built* (a plain function that returns the
 generator), so a bad spec fails before anything moves and a queueserver item
-fails when it is added. Parameters are JSON types or device names.
+fails when it is added. Each carries ``_is_plan_ = True``, the mark that
+``bluesky.utils.is_plan`` (and so the queueserver) reads for plans that are not
+generator functions themselves. Parameters are JSON types or device names.
 
 Streams of an experiment run (keys in :mod:`autoscope.plan_stubs`):
 
@@ -59,6 +61,17 @@ from autoscope.plan_stubs import (
 __all__ = ["acquire_structure", "direct_spectra", "dkl_explore", "random_spectra", "raster_spectra"]
 
 
+def _is_plan(func):
+    """Mark a validate-then-return-generator function as a plan for ``bluesky.utils.is_plan``.
+
+    ``bluesky.utils.plan`` would do the same but wraps the call in ``Plan``, whose
+    ``__del__`` fails when the function raises while it is built (bluesky 1.15), which is
+    exactly how these plans reject bad arguments.
+    """
+    func._is_plan_ = True
+    return func
+
+
 def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
     """Build the DKL recommender from the image and its JSON configuration."""
     from autoscope.recommender import DKLRecommender
@@ -66,6 +79,7 @@ def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
     return DKLRecommender(image, **config)
 
 
+@_is_plan
 def acquire_structure(microscope: Any, *, md: dict | None = None):
     """Acquire the structural image alone, as a run with one ``structure`` event.
 
@@ -107,6 +121,7 @@ def _structure_plan(microscope: Any, md: dict):
     return (yield from inner())
 
 
+@_is_plan
 def dkl_explore(
     microscope: Any,
     scalarizer: str | dict,
@@ -242,6 +257,7 @@ def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
     return (yield from inner())
 
 
+@_is_plan
 def raster_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -279,6 +295,7 @@ def raster_spectra(
     return _baseline_plan(s, lambda _: (ids, "raster complete"), "raster", s.metadata())
 
 
+@_is_plan
 def random_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -309,6 +326,7 @@ def random_spectra(
     return _baseline_plan(s, lambda _: (ids, "budget"), "random", s.metadata())
 
 
+@_is_plan
 def direct_spectra(
     microscope: Any,
     scalarizer: str | dict,
