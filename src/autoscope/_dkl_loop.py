@@ -32,7 +32,15 @@ from autoscope.plan_stubs import (
     run_outcome_decorator,
 )
 
-__all__ = ["decide", "decision_fields", "dkl_loop", "maps", "should_stop"]
+__all__ = [
+    "decide",
+    "decision_fields",
+    "dkl_loop",
+    "force_decision",
+    "maps",
+    "should_stop",
+    "steer_session",
+]
 
 
 def decision_fields(last: Mapping[str, Any], chosen: int) -> dict[str, Any]:
@@ -139,12 +147,37 @@ def maps(rec: Any, n_cand: int, k: int, map_every: int) -> dict[str, Any]:
     return {"mean_map": mean, "std_map": std, "acquisition_map": acq}
 
 
+def steer_session(steering: Any, rec: Any, s: PlanSetup) -> Any:
+    """Return the plan side of steering (:class:`autoscope.steering.stubs.PlanSteering`)."""
+    from autoscope.steering.stubs import PlanSteering
+
+    shape = tuple(s.ns.get("spectrum_shape") or ())
+    return PlanSteering(steering, rec, s.budget, s.scalarizer.spec, s.axis, shape)
+
+
+def force_decision(rec: Any, rng: Any, n_cand: int, state: dict, cid: int, who: str) -> dict:
+    """Ask the model as usual (so a replay sees the same calls), then measure ``cid`` instead."""
+    pending_before = list(getattr(rec, "pending", []))
+    fields = decide(rec, rng, n_cand, state) or {"fallback": 1}
+    if fields.get("chosen_id") != cid:  # as autoscope.replay does when it disagrees
+        rec.clear_pending()
+        if pending_before:
+            rec.exclude(pending_before)
+        fields.update(acq_value=None, pred_mean=None, pred_std=None)
+    fields.update(chosen_id=int(cid), fallback=1, reason=f"forced by {who}")
+    return fields
+
+
 def dkl_loop(
-    s: PlanSetup, config: dict, seed_ids: list[int], map_every: int, md: dict, make_recommender
-):
+    s: PlanSetup, config: dict, seed_ids: list[int], map_every: int, md: dict, make_recommender,
+    *, steering: Any = None,
+):  # fmt: skip
     """Run the experiment of :func:`autoscope.plans.dkl_explore` (arguments validated there).
 
     ``make_recommender(image, config)`` builds the recommender once the image is in.
+    With a ``steering`` device, each step boundary first applies the queued
+    interventions (:mod:`autoscope.steering`): budget, stop, forced points and
+    the scalarizer then come from the steering session.
     """
     n_cand = len(s.candidates)
     point, geometry = PointInfo(name="point"), Geometry(name="geometry")
@@ -162,11 +195,15 @@ def dkl_loop(
         return s.geometry(geometry, getattr(rec, "config", config))
 
     def measure(rec, cid, step, phase):
-        _, value = yield from measure_point(
-            s.microscope, point, s.scalarize, spectrum_key=s.spectrum_key, row=s.candidates[cid, 0],
+        sess = state.get("steer")
+        scalarize = sess.scalarize if sess else s.scalarize
+        spectrum, value = yield from measure_point(
+            s.microscope, point, scalarize, spectrum_key=s.spectrum_key, row=s.candidates[cid, 0],
             col=s.candidates[cid, 1], candidate_id=cid, step=step, phase=phase,
         )  # fmt: skip
         state["measured"].append(int(cid))
+        if sess is not None and spectrum is not None:
+            sess.measured(cid, spectrum, row=s.candidates[cid, 0], col=s.candidates[cid, 1])
         t0 = time.perf_counter()
         try:
             rec.ingest([{"_id": int(cid), "value": float(value)}])
@@ -186,11 +223,19 @@ def dkl_loop(
         if "rec" not in state:
             return
         rec, state["measured"] = state["rec"], []
+        if steering is not None:
+            state["steer"] = steer_session(steering, rec, s)
         for step, cid in enumerate(seed_ids):
             yield from measure(rec, cid, step, "seed")
         step, reason = len(seed_ids), ""
         while not reason:
-            if step >= s.budget:
+            forced = None
+            if (sess := state.get("steer")) is not None:  # a step boundary: apply interventions
+                yield from sess.step(step)
+                forced = sess.session.next_forced()
+            if sess is not None and sess.session.stop:
+                reason = sess.session.stop
+            elif step >= (s.budget if sess is None else sess.session.budget):
                 reason = "budget"
             elif len(set(state["measured"])) >= n_cand:
                 reason = "all candidates measured"
@@ -199,13 +244,16 @@ def dkl_loop(
             else:
                 # maps before the choice: the acquisition map is the one the choice maximised
                 m = maps(rec, n_cand, step - len(seed_ids), map_every)
-                if (fields := decide(rec, s.rng, n_cand, state)) is None:
+                if forced is not None:  # direct operation: still ask the model, then override
+                    fields = force_decision(rec, s.rng, n_cand, state, *forced)
+                elif (fields := decide(rec, s.rng, n_cand, state)) is None:
                     reason = "no recommendation"
                     continue
                 fields.update(m)
                 yield from record_decision(decision, n_cand, step=step, **fields)
                 yield from bps.checkpoint()
-                yield from measure(rec, fields["chosen_id"], step, "dkl")
+                phase = "dkl" if forced is None else "forced"
+                yield from measure(rec, fields["chosen_id"], step, phase)
                 step += 1
         final = {"t_ingest": state["t_ingest"], **maps(rec, n_cand, 0, map_every)}
         yield from record_decision(

@@ -136,6 +136,7 @@ def dkl_explore(
     seed_points: list | None = None,
     stop: dict | None = None,
     map_every: int = 1,
+    steering: Any = None,
     md: dict | None = None,
 ):
     """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
@@ -181,6 +182,11 @@ def dkl_explore(
     map_every : int
         Record the predicted mean / std / acquisition maps (N,) every this many
         decisions and at the final one (0: never); skipped steps carry NaN maps.
+    steering : Steering, optional
+        An :class:`autoscope.steering.Steering` device (by name through the
+        queueserver): at every step boundary its queued interventions (and BOARS
+        votes) are applied and recorded in the ``interventions`` (``votes``)
+        stream; see ``docs/steering.md``.
     md : dict, optional
         Extra start-document metadata (wins over the defaults).
 
@@ -197,6 +203,11 @@ def dkl_explore(
     s = prepare(microscope, scalarizer, budget, patch_size, stride, seed, md, "dkl_explore")
     pol, mod = policy_spec(policy), model_spec(model)
     map_every = check_int("map_every", map_every, 0)
+    if steering is not None and not all(hasattr(steering, a) for a in ("pending", "applied")):
+        raise InputDataError(
+            f"steering must be a Steering device (autoscope.steering), "
+            f"got {type(steering).__name__}"
+        )
     if stop is not None:
         if not isinstance(stop, dict):
             raise InputDataError(f"stop must be a dict or None, got {type(stop).__name__}")
@@ -216,9 +227,18 @@ def dkl_explore(
     s.plan_args.update(seed_points=seed_points, stop=stop)
     s.ns.update(policy=pol, model=mod, recommender=config, n_seed=len(seed_ids))
     s.ns.update(seed_ids=seed_ids, stop=stop, map_every=map_every)
+    if steering is not None:
+        s.plan_args.update(steering=steering.name)
+        s.ns.update(steering=steering.name)
     # a late-bound factory, so that tests can swap the recommender (``plans._make_recommender``)
     return dkl_loop(
-        s, config, seed_ids, map_every, s.metadata(), lambda im, cf: _make_recommender(im, cf)
+        s,
+        config,
+        seed_ids,
+        map_every,
+        s.metadata(),
+        lambda im, cf: _make_recommender(im, cf),
+        steering=steering,
     )
 
 

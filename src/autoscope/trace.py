@@ -80,7 +80,14 @@ class ExperimentTrace:
         The full configuration of the recommender as built (``rec.config``,
         defaults filled in), from the ``structure`` stream; ``{}`` for baselines.
     interventions : list of dict
-        Events of an ``interventions`` stream (empty when there is none).
+        Applied interventions (:mod:`autoscope.steering`), in order: ``seq``,
+        ``step`` (the boundary: index of the next measurement), ``who``,
+        ``kind``, ``params``, ``old``, ``new`` (decoded JSON), ``requested``
+        and ``time`` (s since the epoch); empty for an unsteered run.
+    votes : list of dict
+        BOARS votes (stream ``votes``): ``step``, ``candidate_id``, ``row``,
+        ``col``, ``vote`` (0, 1, 2; -1 no vote), ``human_weight``, ``weight``,
+        ``who``, ``target`` (list, NaN before the first good vote), ``time``.
     start, stop : dict
         The run's start and stop documents (``stop`` is ``None`` while running).
     """
@@ -106,6 +113,7 @@ class ExperimentTrace:
     instrument: dict[str, Any]
     recommender_config: dict[str, Any] = field(default_factory=dict)
     interventions: list[dict[str, Any]] = field(default_factory=list)
+    votes: list[dict[str, Any]] = field(default_factory=list)
     start: dict[str, Any] = field(default_factory=dict)
     stop: dict[str, Any] | None = None
 
@@ -289,11 +297,8 @@ def _load(run: Any) -> ExperimentTrace:
     if decisions and all(f"decision_{k}" in dec for k in _MAPS):
         maps = {v: np.asarray(dec[f"decision_{k}"], dtype=float) for k, v in _MAPS.items()}
 
-    inter = read_stream(run, "interventions")
-    interventions = [
-        {k: _item(v[i]) for k, v in inter.items() if k != "seq_num"}
-        for i in range(len(inter.get("seq_num", ())))
-    ]
+    interventions = _steering_rows(read_stream(run, "interventions"), "intervention_")
+    votes = _steering_rows(read_stream(run, "votes"), "vote_")
     nan = np.full(n, np.nan)
     return ExperimentTrace(
         uid=start["uid"],
@@ -321,9 +326,32 @@ def _load(run: Any) -> ExperimentTrace:
         instrument=dict(specs.get("instrument") or {}),
         recommender_config=json.loads(str(rec_config[0])) if rec_config is not None else {},
         interventions=interventions,
+        votes=votes,
         start=start,
         stop=dict(stop) if stop is not None else None,
     )
+
+
+def _steering_rows(data: dict[str, np.ndarray], prefix: str) -> list[dict[str, Any]]:
+    """Return a steering stream's events as dicts: prefix stripped, JSON decoded, no repeats."""
+    rows, seen = [], set()
+    for i in range(len(data.get("seq_num", ()))):
+        row = {k.removeprefix(prefix): _item(v[i]) for k, v in data.items() if k != "seq_num"}
+        for key in ("what", "old", "new"):
+            if isinstance(row.get(key), str):
+                try:
+                    row[key] = json.loads(row[key])
+                except json.JSONDecodeError:
+                    pass
+        if prefix == "intervention_":
+            row["kind"], row["params"] = row.pop("action", None), row.pop("what", None)
+            if row.get("seq") in seen:  # a repeated event (never expected; be safe)
+                continue
+            seen.add(row.get("seq"))
+        else:
+            row["vote"] = row.pop("value", -1)
+        rows.append(row)
+    return rows
 
 
 def _item(v: Any) -> Any:
