@@ -466,3 +466,22 @@ def test_dwell_map_and_model_swap(image):
     rec.clear_pending()
     run_loop(rec, 1)
     assert rec.last_decision["model"] == "pca_gp" and rec.config["model"]["name"] == "pca_gp"
+
+
+def test_replace_values_retrains_on_new_targets():
+    from autoscope.errors import InputDataError
+    from autoscope.recommender import DKLRecommender
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(20, 20))
+    rec = DKLRecommender(img, patch_size=6, policy="exploit", seed=0)
+    ids = [0, 5, 40, 77, 120]
+    rec.ingest([{"_id": i, "value": float(k)} for k, i in enumerate(ids)])
+    before, _ = rec.predict()
+    rec.replace_values([10.0, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(rec.values, [10.0, 0.0, 0.0, 0.0, 0.0])
+    assert rec.measured_ids == ids
+    after, _ = rec.predict()
+    assert after[0] > after[120] and before[0] < before[120]
+    with pytest.raises(InputDataError, match="need 5 values"):
+        rec.replace_values([1.0, 2.0])

@@ -141,6 +141,14 @@ class Measurements:
             self.ids.append(i)
             self._values.append(v)
 
+    def replace(self, values: list[np.ndarray]) -> None:
+        """Replace every stored value (validated, one per id, in ingest order)."""
+        if len(values) != len(self.ids):
+            raise InputDataError(
+                f"need {len(self.ids)} values (one per ingested point), got {len(values)}"
+            )
+        self._values = list(values)
+
     @property
     def values(self) -> np.ndarray:
         """Ingested values, (n,) or (n, m) with several objectives."""

@@ -303,6 +303,31 @@ class DKLRecommender:
             self._dirty = True
         self._ingest_time += time.perf_counter() - t0
 
+    def replace_values(self, values: Any) -> None:
+        """Replace the value of every ingested point, in :attr:`measured_ids` order.
+
+        Used when the scalarizer changes mid-run (steering, counterfactual replay):
+        the stored spectra are re-scalarized and the model keeps its weights and
+        refits on the new targets at the next decision.
+
+        Parameters
+        ----------
+        values : array-like, shape (n,) or (n, m)
+            One value (or ``m`` objective values) per ingested point; NaN marks a
+            point that stays measured but is not trained on.
+
+        Raises
+        ------
+        InputDataError
+            Wrong length or non-numeric values.
+        """
+        arr = np.asarray(values, dtype=float)
+        n = len(self._data.ids)
+        if arr.shape[:1] != (n,):
+            raise InputDataError(f"need {n} values (one per ingested point), got shape {arr.shape}")
+        self._data.replace([self._objectives.check_value(v) for v in arr])
+        self._dirty = True
+
     def suggest(self, batch_size: int = 1) -> list[dict[str, Any]]:
         """Return ``batch_size`` distinct candidates to measure next, best first.
 

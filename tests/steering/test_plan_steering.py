@@ -150,8 +150,9 @@ def test_force_budget_and_stop(RE, catalog, mic, tiny):
     assert tr2.stop["exit_status"] == "success" and tr2.stop["reason"] == "seen enough"
 
 
-def test_boars_in_a_run_stores_votes_and_replays(RE, catalog, mic, tiny):
+def test_boars_in_a_run_stores_votes_and_replays(RE, catalog, mic, tiny, tmp_path):
     from autoscope import trace
+    from autoscope.report import make_report
     from autoscope.steering import boars_figure, interventions_figure
     from autoscope.storage import make_writer
 
@@ -172,6 +173,11 @@ def test_boars_in_a_run_stores_votes_and_replays(RE, catalog, mic, tiny):
     assert _replay(tr).chosen_ids == tr.chosen_ids
     boars_figure(tr)
     interventions_figure(tr)
+    index = make_report(tr, tmp_path / "report", sample=tiny)
+    html = index.read_text()
+    for panel in ("boars.png", "interventions.png", "structure.png"):
+        assert (tmp_path / "report" / panel).stat().st_size > 1000
+        assert panel in html
 
 
 def test_plan_validates_steering_and_lists_without_engine(mic, tiny):

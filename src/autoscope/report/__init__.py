@@ -127,6 +127,13 @@ def make_report(
     title = FIGURES["acquisition"] + (f" (decision {i})" if i is not None else "")
     panels["acquisition"] = map_figure(trace, arr, title, cmap="cividis", top=top)
     panels["best_so_far"] = best_so_far_figure(trace, tv, top_fraction)
+    if getattr(trace, "interventions", None) or getattr(trace, "votes", None):
+        from autoscope.steering.figures import boars_figure, interventions_figure
+
+        if trace.interventions:
+            panels["interventions"] = interventions_figure(trace)
+        if getattr(trace, "votes", None):
+            panels["boars"] = boars_figure(trace)
     files = {}
     for stem, fig in panels.items():
         files[stem] = f"{stem}.png"

@@ -19,6 +19,8 @@ FIGURES = {
     "truth": "True map (noise-free scalarizer)",
     "acquisition": "Acquisition function",
     "best_so_far": "Best so far vs random sampling",
+    "interventions": "Measured values and the interventions of the operator",
+    "boars": "BOARS votes and the evolving target spectrum",
 }
 
 

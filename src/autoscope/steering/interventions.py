@@ -111,10 +111,10 @@ class RunState:
 def replace_values(rec: Any, values: Any) -> None:
     """Replace the values of every point the recommender ingested, in ``rec.measured_ids`` order.
 
-    Uses ``rec.replace_values(values)`` where the recommender has it; otherwise
-    DKLRecommender's stored value list (NaN kept as "measured, not trained"; the
-    recommender has no public method for this yet) or FakeRecommender's
-    ``ingested`` dicts. The model is kept; it refits at the next decision.
+    Uses the recommender's public ``replace_values(values)``
+    (:meth:`autoscope.recommender.DKLRecommender.replace_values`), or the
+    ``ingested`` dicts of :class:`autoscope.testing.FakeRecommender`. The model is
+    kept; it refits at the next decision.
 
     Raises
     ------
@@ -125,15 +125,8 @@ def replace_values(rec: Any, values: Any) -> None:
     n = len(rec.measured_ids)
     if values.shape != (n,):
         raise InputDataError(f"need {n} values (one per ingested point), got shape {values.shape}")
-    data = getattr(rec, "_data", rec)  # DKLRecommender keeps them in a Measurements object
-    stored = getattr(data, "_values", None)
     if callable(getattr(rec, "replace_values", None)):
         rec.replace_values(values)
-    elif isinstance(stored, list) and hasattr(rec, "_dirty"):  # DKLRecommender (see the docs)
-        if any(np.shape(v) != (1,) for v in stored):
-            raise InputDataError("cannot re-scalarize a recommender with several objectives")
-        data._values = [np.array([v]) for v in values]
-        rec._dirty = True
     elif isinstance(getattr(rec, "ingested", None), list):  # autoscope.testing.FakeRecommender
         for p, v in zip(rec.ingested, values, strict=True):
             p["value"] = float(v)
