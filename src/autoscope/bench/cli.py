@@ -1,0 +1,156 @@
+"""``autoscope bench``: run the benchmark and write ``RESULTS.md`` + plots.
+
+Registered in :mod:`autoscope.cli` as ``"bench": (help, add_bench_arguments, run_bench)``
+(or with :func:`add_bench_parser` on any ``argparse`` sub-parsers object). Importing
+this module is cheap: the benchmark itself is imported when the command runs.
+
+Examples
+--------
+>>> import argparse
+>>> from autoscope.bench.cli import add_bench_arguments
+>>> p = argparse.ArgumentParser()
+>>> add_bench_arguments(p)
+>>> args = p.parse_args(["--quick", "--tasks", "stem,spm", "--seeds", "2"])
+>>> args.quick, args.tasks, args.seeds
+(True, ['stem', 'spm'], 2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["HELP", "add_bench_arguments", "add_bench_parser", "config_from_args", "run_bench"]
+
+HELP = "benchmark every method on every task over several seeds; write RESULTS.md and plots"
+
+
+def _names(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``bench`` options to a parser."""
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small CI run: 2 seeds, 32x32 grids, 8x8 patches, budget 30, "
+        "tasks stem,spm, methods dkl_ei,gp_coords,random,raster (options below still win)",
+    )
+    p.add_argument("--seeds", type=_count, default=None, help="number of seeds 0..n-1 (default 5)")
+    p.add_argument(
+        "--tasks",
+        type=_names,
+        default=None,
+        help="comma-separated tasks (default all: stem,spm,fourd,beps,unrelated,stem128)",
+    )
+    p.add_argument(
+        "--methods",
+        type=_names,
+        default=None,
+        help="comma-separated methods (default all, with the atomai_like reference)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="autoscope-bench",
+        help="output directory (default ./autoscope-bench)",
+    )
+    p.add_argument("--budget", type=_count, default=None, help="measurements per run (default 100)")
+    p.add_argument("--n-seed", type=_count, default=None, help="random seed points (default 10)")
+    p.add_argument("--shape", type=_count, default=None, help="grid side in pixels (default 64)")
+    p.add_argument("--patch-size", type=_count, default=None, help="patch side (default 16)")
+    p.add_argument(
+        "--jobs",
+        type=_nonneg,
+        default=None,
+        help="worker processes, one fresh process per task x method (0: in this process; "
+        "default 1, --quick 0)",
+    )
+    p.add_argument("--resume", action="store_true", help="reuse finished jobs stored in DIR/runs")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only rebuild the report from the jobs stored in DIR/runs (implies --resume)",
+    )
+    p.add_argument(
+        "--markdown",
+        metavar="PATH",
+        default=None,
+        help="also write the markdown report to PATH (plot links made relative to it)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+
+
+def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``bench`` on an ``argparse`` sub-parsers object; return its parser."""
+    p = subparsers.add_parser("bench", help=HELP, description=HELP)
+    add_bench_arguments(p)
+    p.set_defaults(_run=run_bench, _parser=p)
+    return p
+
+
+def config_from_args(args: argparse.Namespace):
+    """Build the :class:`~autoscope.bench.runner.BenchConfig` the arguments ask for."""
+    from autoscope.bench.runner import BenchConfig
+
+    over: dict[str, Any] = {}
+    for name in ("tasks", "methods", "budget", "n_seed", "shape", "patch_size", "jobs"):
+        value = getattr(args, name, None)
+        if value is not None:
+            over[name] = value
+    if args.seeds is not None:
+        over["seeds"] = list(range(args.seeds))
+    config = BenchConfig.quick_config(**over) if args.quick else BenchConfig(**over)
+    config.validate()
+    return config
+
+
+def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run ``autoscope bench``; return the exit code (0; errors raise AutoscopeError)."""
+    from autoscope.bench.report import write_report
+    from autoscope.bench.runner import run_benchmark
+    from autoscope.bench.summary import summarize
+
+    config = config_from_args(args)
+    result = run_benchmark(
+        config,
+        args.out,
+        resume=args.resume or args.report_only,
+        run_missing=not args.report_only,
+    )
+    summary = summarize(result)
+    md = write_report(
+        result, summary, args.out, plots=not args.no_plots, markdown_path=args.markdown
+    )
+    failed = [t for t in summary["targets"] if t["passed"] is False]
+    print(f"autoscope bench: wrote {md}", file=sys.stdout)
+    for t in summary["targets"]:
+        print(f"  {t['verdict']:12s} {t['task']:9s} {t['target']}: {t['measured']}")
+    if failed:
+        print(f"  {len(failed)} target(s) not met (see the report)")
+    return 0

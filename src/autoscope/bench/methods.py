@@ -1,0 +1,280 @@
+"""Benchmark methods: how each one chooses the next candidate, and one closed-loop run of it.
+
+A method is either a :class:`~autoscope.recommender.DKLRecommender` configuration (model
+spec + policy spec) driven in-process against ``task.measure``, or a model-free order
+(random, raster). Every run of a given seed starts from the same ``n_seed`` random
+candidates (the first ``n_seed`` of one seeded permutation), so methods are compared
+pairwise; the random baseline is that permutation continued.
+
+What a run records (:class:`RunResult`): the measured ids in order, the measured values,
+per decision the wall and CPU time of ``ingest`` (of the last measurement) + ``suggest``
+(training, predicting every candidate, acquisition) and the process's peak RSS
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes torch's allocations,
+unlike ``tracemalloc``), and the final predicted map (the model's posterior mean, or
+nearest-neighbour interpolation of the measurements for model-free methods).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autoscope.bench.metrics import nearest_neighbour_map
+from autoscope.bench.tasks import Task
+from autoscope.errors import AutoscopeError, InputDataError
+
+__all__ = ["METHODS", "Method", "RunResult", "initial_order", "raster_order", "run_method"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A benchmark method.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    title : str
+        Table label.
+    kind : {"recommender", "random", "raster"}
+    model, policy : str or dict or None
+        Model and policy specs for a ``"recommender"`` method.
+    note : str
+        What the row shows.
+    """
+
+    name: str
+    title: str
+    kind: str
+    model: Any = None
+    policy: Any = None
+    note: str = ""
+
+
+def _m(name: str, title: str, model: Any, policy: Any, note: str) -> Method:
+    return Method(name, title, "recommender", model, policy, note)
+
+
+#: Every method, in table order.
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        _m("dkl_ei", "active DKL, EI", "dkl", "ei", "warm-started DKL retrained every step"),
+        _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),
+        _m("dkl_maxvar", "active DKL, max-var", "dkl", "maxvar", "pure exploration"),
+        _m(
+            "dkl_ei_full",
+            "active DKL, EI, full retrain",
+            {"name": "dkl", "params": {"reinit_every": 1}},
+            "ei",
+            "fresh weights and n_iter Adam steps every step (no warm start)",
+        ),
+        _m("static_dkl", "static DKL, EI", "static_dkl", "ei", "DKL trained on the seeds only"),
+        _m("vae_bo", "VAE-BO, EI", "vae_gp", "ei", "GP in a VAE latent space of all patches"),
+        _m("gp_coords", "GP on coordinates, EI", "gp_coords", "ei", "ignores the image"),
+        _m("pca_gp", "PCA-GP, EI", "pca_gp", "ei", "GP on principal components of patches"),
+        Method("random", "random", "random", note="uniformly random order"),
+        Method("raster", "raster grid", "raster", note="coarse regular grid, row by row"),
+    )
+}
+
+
+@dataclass
+class RunResult:
+    """One closed-loop run of one method on one task and seed (JSON-serialisable).
+
+    Attributes
+    ----------
+    order : list of int
+        Measured candidate ids, in order (``budget`` of them; for random and raster
+        the full permutation of all candidates, measured values only for the first
+        ``budget``).
+    values : list of float
+        Measured (noisy) values of the first ``budget`` ids.
+    n_train : list of int
+        Points ingested at each decision.
+    wall, cpu : list of float
+        Decision time per decision, s (wall clock, process CPU time).
+    phases : dict of list of float
+        Per-phase times from ``rec.last_decision`` when it reports them, s.
+    rss_mb : list of float
+        Process peak RSS after each decision, MiB.
+    pred, pred_var : list of float
+        Final predicted mean and variance of every candidate (N,) (no variance for
+        model-free methods).
+    fallbacks : int
+        Decisions the recommender did not make with the method's own model (fit
+        failure → fallback model or max-min exploration).
+    error : str or None
+        Why the run stopped early (a model/recommender error), else None.
+    """
+
+    task: str
+    method: str
+    seed: int
+    order: list[int]
+    values: list[float]
+    n_train: list[int] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    rss_mb: list[float] = field(default_factory=list)
+    rss_start_mb: float = float("nan")
+    pred: list[float] = field(default_factory=list)
+    pred_var: list[float] = field(default_factory=list)
+    fallbacks: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the run as plain JSON types."""
+        return asdict(self)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MiB (``ru_maxrss``)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
+
+
+def initial_order(n: int, seed: int) -> np.ndarray:
+    """Return the seeded permutation of ``n`` candidates the seed points are taken from."""
+    return np.random.default_rng([int(seed), 0]).permutation(n)
+
+
+def raster_order(candidates: np.ndarray, budget: int, seed: int) -> np.ndarray:
+    """Return a raster-scan order: a coarse regular grid first (row by row), then the next offsets.
+
+    The spacing ``s = ceil(sqrt(N / budget))`` (in candidate-grid steps) makes the
+    coarse grid fit in the budget; its offset ``(o_r, o_c)`` in ``[0, s)^2`` is drawn
+    from the seed. Candidates are sorted by ``((i - o_r) mod s, (j - o_c) mod s, i, j)``
+    with ``(i, j)`` their grid indices, so the order is a full permutation.
+
+    Parameters
+    ----------
+    candidates : ndarray, shape (N, 2)
+    budget : int
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (N,)
+    """
+    rows, i = np.unique(candidates[:, 0], return_inverse=True)
+    cols, j = np.unique(candidates[:, 1], return_inverse=True)
+    n = candidates.shape[0]
+    s = max(1, int(np.ceil(np.sqrt(n / max(budget, 1)))))
+    o_r, o_c = np.random.default_rng([int(seed), 2]).integers(0, s, size=2)
+    return np.lexsort((j, i, (j - o_c) % s, (i - o_r) % s))
+
+
+def _noise_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 1])
+
+
+def _model_free(task: Task, method: Method, seed: int, budget: int) -> RunResult:
+    if method.kind == "random":
+        order = initial_order(task.n_candidates, seed)
+    else:
+        order = raster_order(task.candidates, budget, seed)
+    rng = _noise_rng(seed)
+    measured = order[:budget]
+    values = [task.measure(int(c), rng) for c in measured]
+    pred = nearest_neighbour_map(task.candidates, measured, values)
+    res = RunResult(task.name, method.name, seed, [int(c) for c in order], values)
+    res.pred = pred.tolist()
+    res.rss_start_mb = peak_rss_mb()
+    return res
+
+
+def run_method(
+    task: Task, method: Method, seed: int, *, budget: int = 100, n_seed: int = 10
+) -> RunResult:
+    """Run one method on one task for one seed, closed loop, in this process.
+
+    Parameters
+    ----------
+    task : Task
+    method : Method
+    seed : int
+        Seeds the seed points, the measurement noise and the recommender.
+    budget : int
+        Measurements in all, seed points included.
+    n_seed : int
+        Random measurements before the method decides (``1 <= n_seed <= budget``).
+
+    Returns
+    -------
+    RunResult
+        A recommender error (fitting failure, no recommendation) ends the run early
+        and is recorded in ``error``; anything else propagates.
+    """
+    if not 1 <= n_seed <= budget <= task.n_candidates:
+        raise InputDataError(
+            f"need 1 <= n_seed <= budget <= N = {task.n_candidates}, got n_seed={n_seed}, "
+            f"budget={budget}"
+        )
+    if method.kind in ("random", "raster"):
+        return _model_free(task, method, seed, budget)
+    from autoscope.recommender import DKLRecommender
+
+    rec = DKLRecommender(
+        task.image,
+        patch_size=task.patch_size,
+        policy=method.policy,
+        seed=seed,
+        model=method.model,
+        stride=task.stride,
+    )
+    cands = np.asarray(rec.candidates)
+    if not np.array_equal(cands, task.candidates):
+        raise InputDataError(
+            f"recommender candidates {cands.shape} differ from the task's {task.candidates.shape}"
+        )
+    rng = _noise_rng(seed)
+    order = [int(c) for c in initial_order(task.n_candidates, seed)[:n_seed]]
+    values = [task.measure(c, rng) for c in order]
+    res = RunResult(task.name, method.name, seed, order, values, rss_start_mb=peak_rss_mb())
+    pending = [{"_id": c, "value": v} for c, v in zip(order, values, strict=True)]
+    try:
+        while len(order) < budget:
+            t0, c0 = time.perf_counter(), time.process_time()
+            rec.ingest(pending)
+            point = rec.suggest(1)[0]
+            res.wall.append(time.perf_counter() - t0)
+            res.cpu.append(time.process_time() - c0)
+            res.n_train.append(len(order))
+            res.rss_mb.append(peak_rss_mb())
+            decision = getattr(rec, "last_decision", None) or {}
+            _record_phases(res.phases, decision)
+            res.fallbacks += decision.get("phase", "model") != "model"
+            cid = int(point["_id"])
+            if cid in order:
+                raise InputDataError(f"{method.name} suggested candidate {cid} a second time")
+            value = task.measure(cid, rng)
+            order.append(cid)
+            values.append(value)
+            pending = [{"_id": cid, "value": value}]
+        rec.ingest(pending)
+        mean, var = rec.predict()
+        res.pred = np.asarray(mean, dtype=float).tolist()
+        res.pred_var = np.asarray(var, dtype=float).tolist()
+    except AutoscopeError as exc:
+        res.error = f"{type(exc).__name__}: {exc}"
+    return res
+
+
+def _record_phases(phases: dict[str, list[float]], decision: Any) -> None:
+    """Append the per-phase seconds of ``rec.last_decision`` (keys ``t_*`` or ``timings``)."""
+    if not isinstance(decision, dict):
+        return
+    timings = decision.get("timings")
+    items = timings.items() if isinstance(timings, dict) else decision.items()
+    for key, value in items:
+        name = key if isinstance(timings, dict) else key[2:] if key.startswith("t_") else None
+        if name and isinstance(value, int | float) and not isinstance(value, bool):
+            phases.setdefault(name, []).append(float(value))

@@ -1,0 +1,447 @@
+"""The ``autoscope`` command line: one subcommand per job.
+
+``autoscope demo`` is the main job: a simulated instrument, one autonomous DKL experiment under a
+Bluesky RunEngine with a progress bar, the run stored in a Tiled catalog, a summary on stdout and a
+report directory (PNG panels + ``index.html``) made from the stored run.
+
+Exit codes: 0 success, 1 a run-time error (message on stderr), 2 bad arguments (argparse),
+130 interrupted with Ctrl-C (the run is aborted, its trace kept and reported).
+
+Subcommands are registered in ``COMMANDS`` (name → (add_arguments, run)); later work adds
+``bench``, ``replay``, ``ioc`` there. ``autoscope serve`` writes a ``tiled serve config`` file
+for a catalog directory (:func:`autoscope.storage.server_config`) and runs the Tiled server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from autoscope import __version__
+from autoscope.bench.cli import HELP as BENCH_HELP
+from autoscope.bench.cli import add_bench_arguments, run_bench
+from autoscope.errors import AutoscopeError
+from autoscope.replay.cli import HELP as REPLAY_HELP
+from autoscope.replay.cli import add_replay_arguments, run_replay
+
+__all__ = ["COMMANDS", "build_parser", "demo", "main"]
+
+SAMPLES = ("stem", "spm", "fourd")
+
+
+# -- argument types --------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _spec(text: str) -> str | dict:
+    """Parse a name, or a JSON ``{"name": ..., "params": {...}}`` spec."""
+    text = text.strip()
+    if not text.startswith("{"):
+        if not text:
+            raise argparse.ArgumentTypeError("expected a name or a JSON spec, got an empty string")
+        return text
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise argparse.ArgumentTypeError(
+            f'a JSON spec is {{"name": ..., "params": {{...}}}}, got {text}'
+        )
+    return spec
+
+
+# -- demo ------------------------------------------------------------------------------------
+def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sample",
+        choices=SAMPLES,
+        default="stem",
+        help="simulated instrument: STEM-EELS, SPM hysteresis loops, 4D-STEM (default stem)",
+    )
+    p.add_argument(
+        "--policy",
+        type=_spec,
+        default="ei",
+        help="acquisition policy: a name (ei, ucb, maxvar, ...) or a JSON spec (default ei)",
+    )
+    p.add_argument(
+        "--scalarizer",
+        type=_spec,
+        default=None,
+        help="scalarizer name or JSON spec (default: the sample's own)",
+    )
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        default=80,
+        help="number of spectra to measure, seeds included (default 80)",
+    )
+    p.add_argument(
+        "--n-seed",
+        type=_positive_int,
+        default=10,
+        help="random seed measurements before the model decides (default 10)",
+    )
+    p.add_argument(
+        "--shape",
+        type=_positive_int,
+        default=64,
+        help="grid size in pixels, the sample is shape x shape (default 64)",
+    )
+    p.add_argument(
+        "--patch-size",
+        type=_positive_int,
+        default=16,
+        help="side of the image patch around each candidate, px (default 16)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_nonnegative_int,
+        default=0,
+        help="seed of the sample, the noise and the model (default 0)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--catalog",
+        metavar="DIR",
+        default=None,
+        help="embedded Tiled catalog directory (default: $AUTOSCOPE_CATALOG or "
+        "~/.local/share/autoscope/catalog)",
+    )
+    where.add_argument(
+        "--tiled-uri", metavar="URI", default=None, help="a Tiled server, http(s)://host:port"
+    )
+    p.add_argument(
+        "--api-key", default=None, help="API key of the Tiled server (default $TILED_API_KEY)"
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        default=None,
+        help="report directory (default ./autoscope-report/<uid8>)",
+    )
+    p.add_argument("--no-report", action="store_true", help="write no report")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _check_demo_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Cross-argument checks that argparse cannot express; ``parser.error`` exits with 2."""
+    if args.api_key is not None and args.tiled_uri is None:
+        parser.error("--api-key needs --tiled-uri")
+    if args.tiled_uri is not None and not args.tiled_uri.startswith(("http://", "https://")):
+        parser.error(f"--tiled-uri must start with http:// or https://, got {args.tiled_uri!r}")
+    if args.shape < 8:
+        parser.error(f"--shape must be >= 8 pixels, got {args.shape}")
+    if args.patch_size > args.shape:
+        parser.error(f"--patch-size {args.patch_size} does not fit in a {args.shape}-pixel grid")
+    if args.n_seed > args.budget:
+        parser.error(f"--n-seed ({args.n_seed}) must not exceed --budget ({args.budget})")
+    if args.report is not None and args.no_report:
+        parser.error("--report and --no-report exclude each other")
+    from autoscope import scalarizers
+
+    if args.scalarizer is not None:
+        try:
+            scalarizers.from_spec(args.scalarizer)
+        except ValueError as exc:
+            parser.error(f"--scalarizer: {exc}")
+
+
+def build_instrument(kind: str, shape: int, seed: int) -> Any:
+    """Build the demo instrument: SimSTEM, SimSPM, or a SimMicroscope on a 4D-STEM sample."""
+    from autoscope.devices.sim import SimMicroscope, SimSPM, SimSTEM
+    from autoscope.sim import make_sample
+
+    sample = make_sample(kind, shape=(shape, shape), seed=seed)
+    if kind == "stem":
+        return SimSTEM(sample=sample, seed=seed)
+    if kind == "spm":
+        return SimSPM(sample=sample, seed=seed)
+    return SimMicroscope(sample, seed=seed)
+
+
+def _close_engine(engine: Any, loop: asyncio.AbstractEventLoop) -> None:
+    if engine.state != "idle":
+        engine.halt()
+    loop.call_soon_threadsafe(loop.stop)
+    if getattr(engine, "_th", None) is not None:
+        engine._th.join(timeout=5)
+    if not loop.is_running():
+        loop.close()
+
+
+def _run_plan(client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress):
+    """Run dkl_explore under a fresh RunEngine writing to ``client``; return (uid, interrupted)."""
+    from bluesky import RunEngine
+    from bluesky.utils import RunEngineInterrupted
+
+    from autoscope import storage
+    from autoscope.live import ExplorationProgress
+    from autoscope.plans import dkl_explore
+
+    plan = dkl_explore(
+        microscope,
+        scalarizer,
+        policy=policy,
+        budget=budget,
+        n_seed=n_seed,
+        patch_size=patch_size,
+        seed=seed,
+    )
+    loop = asyncio.new_event_loop()
+    engine = RunEngine({}, loop=loop)
+    try:
+        engine.subscribe(storage.make_writer(client))
+        engine.subscribe(ExplorationProgress(total=budget, disable=not progress))
+        try:
+            (uid,) = engine(plan)
+            return uid, False
+        except RunEngineInterrupted:  # Ctrl-C pauses; abort keeps a complete trace
+            (uid,) = engine.abort("interrupted from the command line")
+            return uid, True
+    finally:
+        _close_engine(engine, loop)
+
+
+def demo(
+    sample: str = "stem",
+    policy: str | dict = "ei",
+    scalarizer: str | dict | None = None,
+    budget: int = 80,
+    n_seed: int = 10,
+    shape: int = 64,
+    patch_size: int = 16,
+    seed: int = 0,
+    *,
+    catalog: str | None = None,
+    tiled_uri: str | None = None,
+    api_key: str | None = None,
+    report: str | Path | None = None,
+    write_report: bool = True,
+    progress: bool = True,
+    microscope: Any = None,
+) -> dict[str, Any]:
+    """Run the demo experiment and return its summary.
+
+    Builds the instrument, runs :func:`autoscope.plans.dkl_explore` under a RunEngine with a
+    progress bar, stores the run (``autoscope.storage``), loads it back with
+    :func:`autoscope.trace.load` and computes the summary (and report) from the stored trace.
+
+    Parameters
+    ----------
+    sample, policy, scalarizer, budget, n_seed, shape, patch_size, seed
+        As the command-line options of ``autoscope demo``; ``shape`` is the grid side in pixels,
+        ``scalarizer=None`` is the sample's ``default_scalarizer``.
+    catalog, tiled_uri, api_key
+        Where to store the run (see :func:`autoscope.storage.open_catalog`).
+    report : str or path, optional
+        Report directory (default ``./autoscope-report/<uid8>``).
+    write_report, progress : bool
+        Write the report; show the progress bar (stderr).
+    microscope : SimMicroscope, optional
+        An instrument already built by :func:`build_instrument` (then ``sample``, ``shape`` and
+        ``seed`` only name it).
+
+    Returns
+    -------
+    dict
+        :func:`autoscope.report.summarize` of the run plus ``"report"`` (path of ``index.html`` or
+        ``None``), ``"catalog"`` and ``"wall_s"`` (s, from the start of this call).
+    """
+    from autoscope import report as _report
+    from autoscope import storage, trace
+
+    t0 = time.perf_counter()
+    if microscope is None:
+        microscope = build_instrument(sample, shape, seed)
+    scalarizer = scalarizer if scalarizer is not None else microscope.sample.default_scalarizer
+    client = storage.open_catalog(tiled_uri or catalog, api_key=api_key)
+    try:
+        uid, interrupted = _run_plan(
+            client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress
+        )
+        tr = trace.load(uid, catalog=client)  # everything below comes from the stored run
+        truth_sample = tr.sample()
+        summary = _report.summarize(tr, truth_sample)
+        summary["report"] = None
+        if write_report:
+            out = Path(report) if report is not None else Path("autoscope-report") / uid[:8]
+            summary["report"] = str(_report.make_report(tr, out, sample=truth_sample))
+    finally:
+        storage.close_catalog(client)
+    summary["interrupted"] = interrupted
+    summary["catalog"] = tiled_uri or str(Path(catalog or storage.default_catalog_dir()))
+    summary["wall_s"] = time.perf_counter() - t0
+    return summary
+
+
+def _run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    _check_demo_args(args, parser)
+    # the embedded Tiled app logs its version at start-up; the demo's output is the summary
+    import tiled.server.app  # noqa: F401  (sets its logger's level on import)
+
+    logging.getLogger("tiled.server.app").setLevel(logging.WARNING)
+    from autoscope.plans import dkl_explore
+    from autoscope.report import format_summary
+
+    microscope = build_instrument(args.sample, args.shape, args.seed)
+    try:  # build (not run) the plan once: it validates specs against the instrument
+        dkl_explore(
+            microscope,
+            args.scalarizer or microscope.sample.default_scalarizer,
+            policy=args.policy,
+            budget=args.budget,
+            n_seed=args.n_seed,
+            patch_size=args.patch_size,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    summary = demo(
+        args.sample,
+        args.policy,
+        args.scalarizer,
+        args.budget,
+        args.n_seed,
+        args.shape,
+        args.patch_size,
+        args.seed,
+        catalog=args.catalog,
+        tiled_uri=args.tiled_uri,
+        api_key=args.api_key,
+        report=args.report,
+        write_report=not args.no_report,
+        progress=not args.no_progress,
+        microscope=microscope,
+    )
+    print(format_summary(summary))
+    return 130 if summary["interrupted"] else 0
+
+
+# -- serve -----------------------------------------------------------------------------------
+def _add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--catalog",
+        metavar="DIR",
+        default=None,
+        help="catalog directory to serve (default: the default embedded catalog)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="the server's API key (default $TILED_API_KEY, else a random one)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--config-only",
+        action="store_true",
+        help="write the config file and print the command, start nothing",
+    )
+
+
+def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import os
+    import secrets
+    import shutil
+
+    from autoscope import storage
+
+    if args.port > 65535:
+        parser.error(f"--port must be in 1..65535, got {args.port}")
+    key = args.api_key or os.environ.get("TILED_API_KEY") or secrets.token_hex(16)
+    directory = Path(args.catalog).expanduser() if args.catalog else storage.default_catalog_dir()
+    try:
+        config = storage.server_config(directory, key, host=args.host, port=args.port)
+    except ValueError as exc:
+        parser.error(str(exc))
+    local = Path(sys.executable).with_name("tiled")
+    tiled = str(local) if local.is_file() else shutil.which("tiled")
+    command = [tiled or "tiled", "serve", "config", str(config)]
+    print(f"catalog : {directory}\nconfig  : {config}\nurl     : http://{args.host}:{args.port}")
+    print(f"api key : {key}\nclient  : autoscope.storage.open_catalog(url, api_key)")
+    print("command :", " ".join(command), flush=True)
+    if args.config_only:
+        return 0
+    if tiled is None:
+        raise AutoscopeError("the 'tiled' command was not found; install tiled[server]")
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - execv does not return
+
+
+# -- the parser ------------------------------------------------------------------------------
+#: subcommand name → (help, add_arguments(parser), run(args, parser) -> exit code).
+#: Later work registers ``bench``, ``replay`` and ``ioc`` here.
+COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
+    "demo": (
+        "run a simulated autonomous experiment and write its report",
+        _add_demo_arguments,
+        _run_demo,
+    ),
+    "serve": (
+        "serve a catalog with a Tiled server (tiled serve config) and an API key",
+        _add_serve_arguments,
+        _run_serve,
+    ),
+    "bench": (BENCH_HELP, add_bench_arguments, run_bench),
+    "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``autoscope`` argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="autoscope", description="Autonomous microscopy with deep kernel learning on Bluesky."
+    )
+    parser.add_argument("--version", action="version", version=f"autoscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_, add_arguments, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        add_arguments(p)
+        p.set_defaults(_run=run, _parser=p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``autoscope`` console script; returns the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args._run(args, args._parser)
+    except AutoscopeError as exc:
+        print(f"autoscope {args.command}: error: {exc}", file=sys.stderr)
+        return 1
