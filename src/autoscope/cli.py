@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from autoscope import __version__
+from autoscope._argtypes import nonnegative_int, positive_int, spec_arg
 from autoscope.bench.cli import HELP as BENCH_HELP
 from autoscope.bench.cli import add_bench_arguments, run_bench
 from autoscope.errors import AutoscopeError
@@ -37,44 +37,6 @@ SAMPLES = ("stem", "spm", "fourd")
 
 
 # -- argument types --------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _spec(text: str) -> str | dict:
-    """Parse a name, or a JSON ``{"name": ..., "params": {...}}`` spec."""
-    text = text.strip()
-    if not text.startswith("{"):
-        if not text:
-            raise argparse.ArgumentTypeError("expected a name or a JSON spec, got an empty string")
-        return text
-    try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise argparse.ArgumentTypeError(
-            f'a JSON spec is {{"name": ..., "params": {{...}}}}, got {text}'
-        )
-    return spec
-
-
 # -- demo ------------------------------------------------------------------------------------
 def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -85,43 +47,43 @@ def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--policy",
-        type=_spec,
+        type=spec_arg,
         default="ei",
         help="acquisition policy: a name (ei, ucb, maxvar, ...) or a JSON spec (default ei)",
     )
     p.add_argument(
         "--scalarizer",
-        type=_spec,
+        type=spec_arg,
         default=None,
         help="scalarizer name or JSON spec (default: the sample's own)",
     )
     p.add_argument(
         "--budget",
-        type=_positive_int,
+        type=positive_int,
         default=80,
         help="number of spectra to measure, seeds included (default 80)",
     )
     p.add_argument(
         "--n-seed",
-        type=_positive_int,
+        type=positive_int,
         default=10,
         help="random seed measurements before the model decides (default 10)",
     )
     p.add_argument(
         "--shape",
-        type=_positive_int,
+        type=positive_int,
         default=64,
         help="grid size in pixels, the sample is shape x shape (default 64)",
     )
     p.add_argument(
         "--patch-size",
-        type=_positive_int,
+        type=positive_int,
         default=16,
         help="side of the image patch around each candidate, px (default 16)",
     )
     p.add_argument(
         "--seed",
-        type=_nonnegative_int,
+        type=nonnegative_int,
         default=0,
         help="seed of the sample, the noise and the model (default 0)",
     )
@@ -357,7 +319,7 @@ def _add_serve_arguments(p: argparse.ArgumentParser) -> None:
         help="the server's API key (default $TILED_API_KEY, else a random one)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
     p.add_argument(
         "--config-only",
         action="store_true",

@@ -21,6 +21,8 @@ import argparse
 import sys
 from typing import Any
 
+from autoscope._argtypes import nonnegative_int, positive_int
+
 __all__ = ["HELP", "add_bench_arguments", "add_bench_parser", "config_from_args", "run_bench"]
 
 HELP = "benchmark every method on every task over several seeds; write RESULTS.md and plots"
@@ -33,26 +35,6 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _nonneg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
 def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``bench`` options to a parser."""
     p.add_argument(
@@ -61,7 +43,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="small CI run: 2 seeds, 32x32 grids, 8x8 patches, budget 30, "
         "tasks stem,spm, methods dkl_ei,gp_coords,random,raster (options below still win)",
     )
-    p.add_argument("--seeds", type=_count, default=None, help="number of seeds 0..n-1 (default 5)")
+    p.add_argument(
+        "--seeds", type=positive_int, default=None, help="number of seeds 0..n-1 (default 5)"
+    )
     p.add_argument(
         "--tasks",
         type=_names,
@@ -80,13 +64,19 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         default="autoscope-bench",
         help="output directory (default ./autoscope-bench)",
     )
-    p.add_argument("--budget", type=_count, default=None, help="measurements per run (default 100)")
-    p.add_argument("--n-seed", type=_count, default=None, help="random seed points (default 10)")
-    p.add_argument("--shape", type=_count, default=None, help="grid side in pixels (default 64)")
-    p.add_argument("--patch-size", type=_count, default=None, help="patch side (default 16)")
+    p.add_argument(
+        "--budget", type=positive_int, default=None, help="measurements per run (default 100)"
+    )
+    p.add_argument(
+        "--n-seed", type=positive_int, default=None, help="random seed points (default 10)"
+    )
+    p.add_argument(
+        "--shape", type=positive_int, default=None, help="grid side in pixels (default 64)"
+    )
+    p.add_argument("--patch-size", type=positive_int, default=None, help="patch side (default 16)")
     p.add_argument(
         "--jobs",
-        type=_nonneg,
+        type=nonnegative_int,
         default=None,
         help="worker processes, one fresh process per task x method (0: in this process; "
         "default 1, --quick 0)",

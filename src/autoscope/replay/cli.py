@@ -23,27 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from autoscope._argtypes import spec_arg
+
 __all__ = ["HELP", "add_replay_arguments", "add_replay_parser", "replay_report", "run_replay"]
 
 HELP = "replay a stored run: counterfactual scalarizer/policy, retrace, feature space"
-
-
-def _spec(text: str) -> str | dict:
-    """Parse a name or a JSON ``{"name": ..., "params": {...}}`` spec."""
-    text = text.strip()
-    if not text.startswith("{"):
-        if not text:
-            raise argparse.ArgumentTypeError("expected a name or a JSON spec, got an empty string")
-        return text
-    try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg}): {text!r}") from None
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise argparse.ArgumentTypeError(
-            f'a JSON spec is {{"name": ..., "params": {{...}}}}, got {text}'
-        )
-    return spec
 
 
 def _run_id(text: str) -> str | int:
@@ -65,19 +49,19 @@ def add_replay_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--scalarizer",
-        type=_spec,
+        type=spec_arg,
         default=None,
         help="counterfactual scalarizer: a name or a JSON spec (default: the run's)",
     )
     p.add_argument(
         "--policy",
-        type=_spec,
+        type=spec_arg,
         default=None,
         help="counterfactual policy: a name or a JSON spec (default: the run's)",
     )
     p.add_argument(
         "--model",
-        type=_spec,
+        type=spec_arg,
         default=None,
         help="counterfactual model: a name or a JSON spec (default: the run's)",
     )
