@@ -28,9 +28,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from autoscope._specs import split_spec
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate
 from autoscope.models._gp import CandidatePosterior
@@ -105,15 +105,5 @@ def from_spec(spec: Any) -> GPSurrogate:
     """
     if isinstance(spec, GPSurrogate):
         return spec
-    if isinstance(spec, str):
-        return get(spec)
-    if isinstance(spec, Mapping):
-        if "name" not in spec or set(spec) - {"name", "params"}:
-            raise InputDataError(
-                f"a model spec is {{'name': str, 'params': dict}}, got keys {sorted(spec)}"
-            )
-        params = spec.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise InputDataError(f"model spec 'params' must be a dict, got {params!r}")
-        return get(spec["name"], **params)
-    raise InputDataError(f"a model is a name or a {{'name', 'params'}} dict, got {spec!r}")
+    name, params = split_spec(spec, "model")
+    return get(name, **params)

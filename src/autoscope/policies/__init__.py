@@ -34,9 +34,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from autoscope._specs import split_spec
 from autoscope.errors import InputDataError
 from autoscope.policies._base import DecisionContext, Policy, PosteriorLike, bind_params
 from autoscope.policies.analytic import (
@@ -129,15 +129,5 @@ def from_spec(spec: Any) -> Policy:
     """
     if isinstance(spec, Policy):
         return spec
-    if isinstance(spec, str):
-        return get(spec)
-    if isinstance(spec, Mapping):
-        if "name" not in spec or set(spec) - {"name", "params"}:
-            raise InputDataError(
-                f"a policy spec is {{'name': str, 'params': dict}}, got keys {sorted(spec)}"
-            )
-        params = spec.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise InputDataError(f"policy spec 'params' must be a dict, got {params!r}")
-        return get(spec["name"], **dict(params))
-    raise InputDataError(f"a policy is a name or a {{'name', 'params'}} dict, got {spec!r}")
+    name, params = split_spec(spec, "policy")
+    return get(name, **params)
