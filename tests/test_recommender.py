@@ -485,3 +485,18 @@ def test_replace_values_retrains_on_new_targets():
     assert after[0] > after[120] and before[0] < before[120]
     with pytest.raises(InputDataError, match="need 5 values"):
         rec.replace_values([1.0, 2.0])
+
+
+def test_decision_timings_count_a_fit_done_by_an_earlier_predict():
+    from autoscope.recommender import DKLRecommender
+
+    rng = np.random.default_rng(1)
+    rec = DKLRecommender(rng.normal(size=(20, 20)), patch_size=6, policy="ei", seed=0)
+    rec.ingest([{"_id": i, "value": float(rng.normal())} for i in (0, 9, 50, 99, 140, 180)])
+    rec.predict()  # fits now (as the plan does for its maps) ...
+    rec.suggest(1)  # ... and the decision must still report that fit's cost
+    t = rec.last_decision["timings"]
+    assert t["train"] > 0 and t["predict"] > 0
+    assert t["total"] == pytest.approx(sum(v for k, v in t.items() if k != "total"))
+    rec.suggest(1)  # nothing new ingested: no refit, no train time
+    assert rec.last_decision["timings"]["train"] == 0.0

@@ -373,6 +373,7 @@ class DKLRecommender:
             refitted=self._refitted,
         )
         self._ingest_time = 0.0
+        self._refitted = False
         self._step += 1
         return [self._set.point(i) for i in ids]
 
@@ -456,7 +457,9 @@ class DKLRecommender:
         spec = self._objectives.spec
         if spec is not None and spec["method"] == "parego" and self._fit_step != self._step:
             self._dirty = True  # new random weights at every decision
-        self._refitted = self._dirty
+        # "refitted since the last decision": a predict() between decisions (the plan's
+        # maps) may have done the fit this decision uses; its time still counts here
+        self._refitted = self._refitted or self._dirty
         if self._dirty:
             self._fit_step = self._step
             ids, y = self._train_data()
