@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from autoscope import __version__, scalarizers
+from autoscope._validate import check_int, jsonable
 from autoscope.errors import InputDataError
 from autoscope.features import candidate_grid
 from autoscope.plan_stubs import array_key
@@ -36,31 +37,6 @@ __all__ = [
     "resolve_seed_points",
     "spectrometer_setup",
 ]
-
-
-def jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and mappings to plain JSON types (recursively)."""
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int if ``low <= value (<= high)``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputDataError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"between {low} and {high}"
-        raise InputDataError(f"{name} must be {bounds}, got {value}")
-    return int(value)
 
 
 def _spec(kind: str, spec: Any) -> dict[str, Any]:

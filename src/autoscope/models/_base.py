@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from linear_operator.utils.errors import NanError, NotPSDError
 
+from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError
 from autoscope.models._gp import (
     _KERNELS,
@@ -39,16 +40,6 @@ from autoscope.models._training import (
 __all__ = ["GPSurrogate", "check_float", "check_int"]
 
 _FIT_ERRORS = (NotPSDError, NanError, NonFiniteLoss, ModelFittingError, torch.linalg.LinAlgError)
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Return ``value`` as int if ``low <= value (<= high)``, else raise InputDataError."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputDataError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"between {low} and {high}"
-        raise InputDataError(f"{name} must be {rng}, got {value}")
-    return int(value)
 
 
 def check_float(name: str, value: Any, low: float, *, strict: bool = False) -> float:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from autoscope import policies, scalarizers
+from autoscope._validate import jsonable
 from autoscope.errors import InputDataError
 from autoscope.steering.regions import normalize_region
 
@@ -61,21 +62,6 @@ _ALLOWED = {
 }
 #: the intervention kinds
 KINDS = tuple(_ALLOWED)
-
-
-def jsonable(value: Any) -> Any:
-    """Convert numpy values, tuples and mappings to JSON types (non-finite floats → None)."""
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _number(kind: str, name: str, value: Any) -> float:
