@@ -87,6 +87,7 @@ class FitOutcome:
             "n_measured": n_measured,
             "best_value": json_float(y.max()) if len(y) else None,
             "timings": times,
+            "structure_share": json_float(getattr(self.model, "structure_share", None)),
         }
 
 
@@ -119,7 +120,7 @@ class ModelChain:
     def build(self, spec: Any) -> models.GPSurrogate:
         """Build a model from ``spec``, checking that its inputs exist."""
         model = models.from_spec(spec)
-        if model.input_kind == "coords" and not self.has_coords:
+        if model.input_kind in ("coords", "features+coords") and not self.has_coords:
             raise InputDataError(f"model {model.name!r} needs candidate coordinates")
         return model
 

@@ -185,6 +185,7 @@ class DKLRecommender:
             raise InputDataError(f"nan_policy must be 'skip' or 'raise', got {nan_policy!r}")
         self.features = feats
         self._set = CandidateSet(len(feats), coords, self._image_shape)
+        self._with_coords: np.ndarray | None = None
         self._policy = policies.from_spec(policy)
         self._check_policy(self._policy)
         self._chain = ModelChain(model, fallback, self.seed, coords is not None)
@@ -447,7 +448,16 @@ class DKLRecommender:
             raise InputDataError(f"policy {policy.name!r} needs candidate coordinates")
 
     def _inputs(self, model: models.GPSurrogate) -> np.ndarray:
-        return self._set.coords if model.input_kind == "coords" else self.features
+        if model.input_kind == "coords":
+            return self._set.coords
+        if model.input_kind == "features+coords":
+            if self._with_coords is None:
+                flat = self.features.reshape(self.features.shape[0], -1)
+                coords = self._set.coords.astype(flat.dtype)
+                self._with_coords = np.concatenate([flat, coords], axis=1)
+            model.feature_shape = tuple(self.features.shape[1:])
+            return self._with_coords
+        return self.features
 
     def _train_data(self) -> tuple[np.ndarray, np.ndarray]:
         return self._data.train_data(self._decision_rng(3))

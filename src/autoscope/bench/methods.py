@@ -65,6 +65,13 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         _m("dkl_ei", "active DKL, EI", "dkl", "ei", "warm-started DKL retrained every step"),
+        _m(
+            "spatial_dkl_ei",
+            "active spatial DKL, EI",
+            "spatial_dkl",
+            "ei",
+            "deep kernel on the patch + kernel on the position",
+        ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),
         _m("dkl_maxvar", "active DKL, max-var", "dkl", "maxvar", "pure exploration"),
         _m(

@@ -236,13 +236,13 @@ def _unrelated(summary: dict[str, Any], budget: int) -> list[str]:
         f"- active DKL (EI): {_steps_cell(d, budget)} steps to the top 1 %, map error "
         f"{_f(d['map_error'])}, 95 % coverage {_f(d['coverage95'])};",
     ]
-    for m in ("gp_coords", "random", "raster"):
+    for m in ("spatial_dkl_ei", "gp_coords", "random", "raster"):
         if m in rows:
             r = rows[m]
             lines.append(
                 f"- {METHODS[m].title}: {_steps_cell(r, budget)} steps, "
                 f"map error {_f(r['map_error'])}"
-                + (f", 95 % coverage {_f(r['coverage95'])}" if m == "gp_coords" else "")
+                + (f", 95 % coverage {_f(r['coverage95'])}" if m != "random" else "")
                 + ";"
             )
     g = rows.get("gp_coords")

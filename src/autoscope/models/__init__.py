@@ -6,15 +6,16 @@ same interface: ``fit(X, y) -> report``, ``predict(X) -> (mean, var)``,
 ``prepare(X_all)`` and a JSON ``spec``. Models are named and parameterised by a
 spec ``{"name": ..., "params": {...}}`` so that recommender configurations are JSON:
 
-=============  =====================================================  ===========
-name           model                                                  input
-=============  =====================================================  ===========
-``dkl``        :class:`DKL`, CNN/MLP embedding + GP, trained jointly  features
-``static_dkl`` :class:`StaticDKL`, DKL trained on the seed points     features
-``pca_gp``     :class:`PCAGP`, GP on principal components             features
-``vae_gp``     :class:`VAEGP`, GP in a VAE latent space               features
-``gp_coords``  :class:`GPCoords`, GP on pixel coordinates             coords
-=============  =====================================================  ===========
+===============  =====================================================  ===============
+name             model                                                  input
+===============  =====================================================  ===============
+``dkl``          :class:`DKL`, CNN/MLP embedding + GP, trained jointly  features
+``spatial_dkl``  :class:`SpatialDKL`, DKL kernel + kernel on position    features+coords
+``static_dkl``   :class:`StaticDKL`, DKL trained on the seed points     features
+``pca_gp``       :class:`PCAGP`, GP on principal components             features
+``vae_gp``       :class:`VAEGP`, GP in a VAE latent space               features
+``gp_coords``    :class:`GPCoords`, GP on pixel coordinates             coords
+===============  =====================================================  ===============
 
 Examples
 --------
@@ -37,6 +38,7 @@ from autoscope.models._gp import CandidatePosterior
 from autoscope.models._training import torch_threads
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
 from autoscope.models.dkl import DKL
+from autoscope.models.spatial import SpatialDKL
 from autoscope.models.vae import VAEGP
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "CandidatePosterior",
     "GPCoords",
     "GPSurrogate",
+    "SpatialDKL",
     "StaticDKL",
     "available",
     "from_spec",
@@ -55,7 +58,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[GPSurrogate]] = {
-    cls.name: cls for cls in (DKL, StaticDKL, PCAGP, VAEGP, GPCoords)
+    cls.name: cls for cls in (DKL, SpatialDKL, StaticDKL, PCAGP, VAEGP, GPCoords)
 }
 
 

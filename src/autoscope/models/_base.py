@@ -325,12 +325,15 @@ class GPSurrogate:
         p = self._params
         with fork_seed(derive_seed(p["seed"], self.n_fits, key), self.device):
             fmap, dim = self._feature_map(in_shape, int(xt.shape[-1]))
-            kernel = make_kernel(
-                p["kernel"], dim, ard=p["ard"], nu=p["nu"], lengthscale=p["lengthscale"]
-            )
+            kernel = self._kernel(dim)
             module = GPModule(xt, yt, fmap, kernel, p["noise_floor"])
             module.likelihood.noise = p["noise_init"]
         return module.to(device=self.device, dtype=self.dtype)
+
+    def _kernel(self, dim: int):
+        """Return the GP kernel over ``dim`` feature-map outputs (subclass hook)."""
+        p = self._params
+        return make_kernel(p["kernel"], dim, ard=p["ard"], nu=p["nu"], lengthscale=p["lengthscale"])
 
     def _needs_reinit(self, in_shape: tuple[int, ...]) -> bool:
         every = self._params["reinit_every"]

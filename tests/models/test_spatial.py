@@ -1,0 +1,79 @@
+"""Tests of the spatial DKL: a deep kernel on the patch plus a kernel on the position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autoscope.errors import InputDataError
+from autoscope.models import SpatialDKL
+from autoscope.recommender import DKLRecommender
+
+FAST = {"n_iter": 150, "warm_iter": 20}
+
+
+def _inputs(patches: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    return np.concatenate([patches.reshape(len(patches), -1), pos], axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def split_data():
+    """8x8 noise patches at random positions on a 64x64 grid; two targets."""
+    rng = np.random.default_rng(3)
+    patches = rng.normal(size=(90, 8, 8)).astype(np.float32)
+    pos = rng.integers(0, 64, size=(90, 2)).astype(np.float32)
+    by_position = np.sin(pos[:, 0] / 10.0) + np.cos(pos[:, 1] / 12.0)
+    by_structure = np.tanh(2.0 * patches[:, 3:5, 3:5].mean(axis=(1, 2))).astype(float)
+    return patches, pos, by_position, by_structure
+
+
+@pytest.mark.parametrize("seed", [100])
+def test_structure_share_is_lower_where_structure_does_not_set_the_property(seed):
+    """Same STEM image; EELS ratio (set by structure) vs a smooth field independent of it."""
+    from autoscope.bench.tasks import build_task
+
+    shares = {}
+    for name in ("stem", "unrelated"):
+        task = build_task(name, seed, shape=48, patch_size=12)
+        rec = DKLRecommender(task.image, patch_size=12, seed=0, model="spatial_dkl")
+        rng = np.random.default_rng(seed)
+        ids = rng.choice(task.n_candidates, 60, replace=False)
+        rec.ingest([{"_id": int(i), "value": task.measure(int(i), rng)} for i in ids])
+        rec.predict()  # fits the model
+        model = rec._chain.model
+        shares[name] = model.structure_share
+        assert model.embed(rec._inputs(model)).shape == (task.n_candidates, 2)
+    # measured: stem 0.98-0.99, unrelated 0.59-0.80 over seeds 100-102
+    assert shares["unrelated"] < 0.9 < shares["stem"]
+
+
+def test_spatial_dkl_input_checks(split_data):
+    patches, pos, _, by_structure = split_data
+    model = SpatialDKL(seed=0, **FAST)
+    with pytest.raises(InputDataError, match=r"\(N, D \+ 2\)"):
+        model.prepare(pos[:, :1])
+    model.feature_shape = (7, 7)
+    with pytest.raises(InputDataError, match="feature_shape"):
+        model.fit(_inputs(patches, pos), by_structure)
+    with pytest.raises(InputDataError, match="coordinates"):
+        DKLRecommender.from_features(patches, model="spatial_dkl", seed=0)
+
+
+def test_recommender_runs_spatial_dkl_on_an_image():
+    from scipy.ndimage import gaussian_filter
+
+    image = gaussian_filter(np.random.default_rng(0).normal(size=(32, 32)), 1.0)
+    rec = DKLRecommender(image, patch_size=8, policy="ei", seed=0, model="spatial_dkl")
+    truth = rec.features[:, 3:5, 3:5].mean(axis=(1, 2)).astype(float)  # set by the patch
+    first = np.random.default_rng(1).choice(len(truth), 40, replace=False)
+    rec.ingest([{"_id": int(i), "value": float(truth[i])} for i in first])
+    mean, var = rec.predict()
+    assert mean.shape == var.shape == (len(truth),) and (var > 0).all()
+    assert np.corrcoef(mean, truth)[0, 1] > 0.85  # 0.91 measured (plain DKL 0.93)
+    seen = set(int(i) for i in first)
+    for _ in range(5):
+        (pt,) = rec.suggest(1)
+        assert pt["_id"] not in seen
+        seen.add(pt["_id"])
+        rec.ingest([{"_id": pt["_id"], "value": float(truth[pt["_id"]])}])
+        assert rec.last_decision["structure_share"] > 0.9  # 0.99 measured
