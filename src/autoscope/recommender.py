@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from autoscope import models, policies
+from autoscope._calibration import ForecastCalibration
 from autoscope._exploration import maxmin_pick, random_pick
 from autoscope._model_chain import FitOutcome, ModelChain
 from autoscope._objectives import Measurements, Objectives
@@ -86,6 +87,9 @@ class DKLRecommender:
     nan_policy : {"skip", "raise"}
         A NaN value is recorded (the point counts as measured and is never suggested
         again) but left out of training (``"skip"``), or rejected (``"raise"``).
+    calibration : {"none", "prequential"}
+        ``"prequential"``: widen the posterior variance by the model's mean squared
+        forecast z-score on the last 25 measured suggestions (:mod:`autoscope._calibration`).
 
     Notes
     -----
@@ -174,6 +178,7 @@ class DKLRecommender:
         seed_strategy: str = "random",
         fallback: Sequence[Any] = ("pca_gp", "maxmin"),
         nan_policy: str = "skip",
+        calibration: str = "none",
     ) -> None:
         self.seed = check_int("seed", seed, 0)
         self.min_train = check_int("min_train", min_train, 1)
@@ -192,10 +197,11 @@ class DKLRecommender:
         self._objectives = Objectives(objectives)
         self._data = Measurements(self._objectives)
         self._stop = StopCriteria(stop)
+        self._calibration = ForecastCalibration(calibration)
         self._config.update(
             {"min_train": self.min_train, "seed_strategy": seed_strategy,
              "nan_policy": nan_policy, "objectives": self._objectives.spec,
-             "stop": self._stop.spec or None}
+             "stop": self._stop.spec or None, "calibration": calibration}
         )  # fmt: skip
         if mask is not None:
             self._set.restrict(mask)
@@ -230,6 +236,7 @@ class DKLRecommender:
     def set_model(self, spec: Any) -> None:
         """Replace the model by a new one built from ``spec`` (trained at the next decision)."""
         self._chain.set_model(spec)
+        self._calibration.reset()
         self._dirty = True
 
     @property
@@ -327,6 +334,7 @@ class DKLRecommender:
         if arr.shape[:1] != (n,):
             raise InputDataError(f"need {n} values (one per ingested point), got shape {arr.shape}")
         self._data.replace([self._objectives.check_value(v) for v in arr])
+        self._calibration.reset()  # forecasts were of the old targets
         self._dirty = True
 
     def suggest(self, batch_size: int = 1) -> list[dict[str, Any]]:
@@ -360,6 +368,7 @@ class DKLRecommender:
             scores = [float("nan")] * len(ids)
         else:
             ids, scores = self._policy.choose(self._context(available, rng), q)
+            self._calibration.forecast_posterior(ids, fit.posterior)
         self._set.pending.update(ids)
         _, y = self._train_data()
         timings = {"ingest": self._ingest_time, "acquire": time.perf_counter() - t1}
@@ -373,6 +382,7 @@ class DKLRecommender:
             timings=timings,
             refitted=self._refitted,
         )
+        self.last_decision["variance_factor"] = self._calibration.factor
         self._ingest_time = 0.0
         self._refitted = False
         self._step += 1
@@ -388,6 +398,7 @@ class DKLRecommender:
         """
         post = self._ensure_model().posterior
         if post is not None:
+            post = self._calibration.apply(post)
             return post.mean.copy(), post.var.copy()
         y = self._train_data()[1]
         mu = float(y.mean()) if y.size else 0.0
@@ -473,6 +484,8 @@ class DKLRecommender:
         if self._dirty:
             self._fit_step = self._step
             ids, y = self._train_data()
+            if spec is None or spec["method"] != "parego":  # parego: a new objective each time
+                self._calibration.observe(ids, y)
             self._fit = self._chain.fit(self._inputs, ids, y, self.min_train)
             self._dirty = False
         return self._fit
@@ -485,7 +498,7 @@ class DKLRecommender:
         return maxmin_pick(where, np.asarray(self._data.ids, dtype=np.int64), available, q, rng)
 
     def _context(self, available: np.ndarray, rng: np.random.Generator) -> policies.DecisionContext:
-        post = self._fit.posterior
+        post = self._calibration.apply(self._fit.posterior)
         return policies.DecisionContext(
             mean=post.mean,
             var=post.var,

@@ -9,12 +9,14 @@ import pytest
 from autoscope import models
 from autoscope.models import GPSurrogate
 
+NAMES = ["dkl", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"]
+
 
 def test_available_names():
-    assert models.available() == ["dkl", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"]
+    assert models.available() == NAMES
 
 
-@pytest.mark.parametrize("name", ["dkl", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"])
+@pytest.mark.parametrize("name", NAMES)
 def test_spec_roundtrip_is_json(name):
     m = models.get(name, seed=3)
     spec = json.loads(json.dumps(m.spec))

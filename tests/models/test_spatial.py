@@ -77,3 +77,17 @@ def test_recommender_runs_spatial_dkl_on_an_image():
         seen.add(pt["_id"])
         rec.ingest([{"_id": pt["_id"], "value": float(truth[pt["_id"]])}])
         assert rec.last_decision["structure_share"] > 0.9  # 0.99 measured
+
+
+def test_from_features_with_coords_uses_the_mlp_and_the_position():
+    rng = np.random.default_rng(4)
+    feats = rng.normal(size=(200, 5)).astype(np.float32)
+    coords = rng.integers(0, 50, size=(200, 2))
+    y = np.sin(coords[:, 0] / 8.0)
+    rec = DKLRecommender.from_features(feats, coords=coords, model="spatial_dkl", seed=0)
+    ids = rng.choice(200, 30, replace=False)
+    rec.ingest([{"_id": int(i), "value": float(y[i])} for i in ids])
+    mean, var = rec.predict()
+    assert mean.shape == (200,) and np.isfinite(var).all()
+    model = rec._chain.model
+    assert model.feature_shape == (5,) and 0.0 <= model.structure_share <= 1.0

@@ -44,6 +44,8 @@ class Method:
     kind : {"recommender", "random", "raster"}
     model, policy : str or dict or None
         Model and policy specs for a ``"recommender"`` method.
+    options : dict
+        Further :class:`~autoscope.recommender.DKLRecommender` options.
     note : str
         What the row shows.
     """
@@ -54,10 +56,11 @@ class Method:
     model: Any = None
     policy: Any = None
     note: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
 
 
-def _m(name: str, title: str, model: Any, policy: Any, note: str) -> Method:
-    return Method(name, title, "recommender", model, policy, note)
+def _m(name: str, title: str, model: Any, policy: Any, note: str, **options: Any) -> Method:
+    return Method(name, title, "recommender", model, policy, note, options)
 
 
 #: Every method, in table order.
@@ -67,10 +70,11 @@ METHODS: dict[str, Method] = {
         _m("dkl_ei", "active DKL, EI", "dkl", "ei", "warm-started DKL retrained every step"),
         _m(
             "spatial_dkl_ei",
-            "active spatial DKL, EI",
+            "active spatial DKL, EI, calibrated",
             "spatial_dkl",
             "ei",
-            "deep kernel on the patch + kernel on the position",
+            "deep kernel on the patch + kernel on the position, prequential variance calibration",
+            calibration="prequential",
         ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),
         _m("dkl_maxvar", "active DKL, max-var", "dkl", "maxvar", "pure exploration"),
@@ -236,6 +240,7 @@ def run_method(
         seed=seed,
         model=method.model,
         stride=task.stride,
+        **method.options,
     )
     cands = np.asarray(rec.candidates)
     if not np.array_equal(cands, task.candidates):
