@@ -102,6 +102,38 @@ def test_targets_pass_and_fail_on_hand_made_rows():
     assert "this run's random row median 70 -> 1.75x" in got[1]["measured"]
 
 
+def test_targets_cover_the_spatial_row_and_the_unrelated_honesty_check():
+    def row(task, method, median, coverage=float("nan")):
+        return {
+            "task": task,
+            "method": method,
+            "n_candidates": 2401,
+            "steps_summary": {"median": median},
+            "latency": None,
+            "coverage95": coverage,
+            "map_error": 0.5,
+        }
+
+    rows = [
+        row("spm", "spatial_dkl_ei", 20.0),
+        row("unrelated", "dkl_ei", 15.0, coverage=0.1),
+        row("unrelated", "spatial_dkl_ei", 60.0, coverage=0.9),
+        row("unrelated", "random", 66.0),
+    ]
+    cfg = {"shape": 64, "patch_size": 16, "seeds": [0, 1], "budget": 100}
+    exp = {"spm": {"median": 66, "mean": 92.4}}
+    got = evaluate_targets({"rows": rows, "random_expected": exp}, cfg)
+    verdicts = [(t["task"], t["target"].split()[0], t["passed"]) for t in got]
+    assert verdicts == [
+        ("unrelated", "active", False),  # covers 10 % of the truth: pretends
+        ("spm", "calibrated", True),  # 20 <= 48
+        ("spm", "calibrated", True),  # 66 / 20 = 3.3
+        ("unrelated", "calibrated", True),  # 0.9 >= 0.8
+    ]
+    assert "median coverage 0.10" in got[0]["measured"]
+    assert all("differ" in t["note"] for t in got)  # 2 seeds
+
+
 def test_cli_parser_quick_run_writes_plots(tmp_path):
     import argparse
 

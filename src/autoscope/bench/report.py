@@ -246,17 +246,20 @@ def _unrelated(summary: dict[str, Any], budget: int) -> list[str]:
                 + ";"
             )
     g = rows.get("gp_coords")
-    if g is not None and math.isfinite(d["map_error"]) and math.isfinite(g["map_error"]):
-        honest = d["coverage95"] >= 0.8
+    for m, who in (("dkl_ei", "DKL"), ("spatial_dkl_ei", "the calibrated spatial DKL")):
+        r = rows.get(m)
+        if r is None or g is None or not math.isfinite(r["map_error"]):
+            continue
+        honest = r["coverage95"] >= 0.8
         lines.append(
-            f"- reading: DKL's final map error is {d['map_error']:.2f} against "
+            f"- reading: {who}'s final map error is {r['map_error']:.2f} against "
             f"{g['map_error']:.2f} for GP-on-coordinates, and its 95 % interval covers "
-            f"{100 * d['coverage95']:.0f} % of the truth ("
+            f"{100 * r['coverage95']:.0f} % of the truth ("
             + (
                 "roughly calibrated: it does not claim knowledge it lacks)"
                 if honest
                 else "over-confident: its map claims knowledge it does not have here, so do not "
-                "trust a DKL map where structure may not determine the property)"
+                "trust this map where structure may not determine the property)"
             )
             + ";"
         )
