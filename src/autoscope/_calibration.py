@@ -27,13 +27,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autoscope._validate import check_int
 from autoscope.errors import InputDataError
-from autoscope.models import CandidatePosterior
+
+if TYPE_CHECKING:  # no torch import for the plans that only validate the mode
+    from autoscope.models import CandidatePosterior
 
 __all__ = ["CALIBRATION_MODES", "ForecastCalibration"]
 

@@ -80,6 +80,8 @@ def decision_fields(last: Mapping[str, Any], chosen: int) -> dict[str, Any]:
         "t_train": timings.get("train", timings.get("fit")),
         "t_predict": timings.get("predict"),
         "t_acquire": timings.get("acquire", timings.get("acquisition")),
+        "variance_factor": last.get("variance_factor"),
+        "structure_share": last.get("structure_share"),
         "fallback": int(fallback),
         "reason": "; ".join(failures),
     }

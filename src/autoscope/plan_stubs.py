@@ -93,9 +93,12 @@ class Decision(Device):
     chosen point gets), ``chosen_id`` (-1 for the final record), ``acq_value``,
     ``pred_mean``, ``pred_std`` (at the chosen point), ``train_loss``, ``n_iter``,
     ``model_version``, timings ``t_ingest``, ``t_train``, ``t_predict``,
-    ``t_acquire``, ``t_total`` (s), ``fallback`` (1 when the choice did not come
-    from the model: fitting error, repeated point) and ``reason`` (why; for the
-    final record, why the run stopped). Unknown numbers are NaN.
+    ``t_acquire``, ``t_total`` (s), ``variance_factor`` (the recommender's
+    prequential calibration factor, 1 when off), ``structure_share`` (a spatial
+    model's fitted share of the prior variance carried by the structure),
+    ``fallback`` (1 when the choice did not come from the model: fitting error,
+    repeated point) and ``reason`` (why; for the final record, why the run
+    stopped). Unknown numbers are NaN.
     """
 
     step = Cpt(Signal, value=0, kind="hinted")
@@ -111,6 +114,8 @@ class Decision(Device):
     t_predict = Cpt(Signal, value=_NAN, kind="normal")
     t_acquire = Cpt(Signal, value=_NAN, kind="normal")
     t_total = Cpt(Signal, value=_NAN, kind="normal")
+    variance_factor = Cpt(Signal, value=_NAN, kind="normal")
+    structure_share = Cpt(Signal, value=_NAN, kind="normal")
     fallback = Cpt(Signal, value=0, kind="normal")
     reason = Cpt(Signal, value="", kind="normal")
 
@@ -125,6 +130,8 @@ class Decision(Device):
         "t_predict",
         "t_acquire",
         "t_total",
+        "variance_factor",
+        "structure_share",
     )
     int_fields = ("step", "chosen_id", "n_iter", "model_version", "fallback")
     map_fields: tuple[str, ...] = ()

@@ -34,6 +34,7 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
 
+from autoscope._calibration import CALIBRATION_MODES
 from autoscope._dkl_loop import dkl_loop
 from autoscope._plan_setup import (
     PlanSetup,
@@ -132,6 +133,7 @@ def dkl_explore(
     seed: int | None = None,
     *,
     model: str | dict = "dkl",
+    calibration: str = "none",
     stride: int = 1,
     seed_points: list | None = None,
     stop: dict | None = None,
@@ -173,6 +175,9 @@ def dkl_explore(
         entropy when omitted and stored in the start document.
     model : str or dict
         Model name or spec (``autoscope.models``).
+    calibration : {"none", "prequential"}
+        The recommender's variance calibration (``docs/model.md`` §5); its factor is
+        recorded as ``variance_factor`` in the ``decisions`` stream.
     stride : int
         Candidate grid spacing in pixels.
     seed_points : list of [row, col], optional
@@ -203,6 +208,8 @@ def dkl_explore(
     s = prepare(microscope, scalarizer, budget, patch_size, stride, seed, md, "dkl_explore")
     pol, mod = policy_spec(policy), model_spec(model)
     map_every = check_int("map_every", map_every, 0)
+    if calibration not in CALIBRATION_MODES:
+        raise InputDataError(f"calibration must be one of {CALIBRATION_MODES}, got {calibration!r}")
     if steering is not None and not all(hasattr(steering, a) for a in ("pending", "applied")):
         raise InputDataError(
             f"steering must be a Steering device (autoscope.steering), "
@@ -221,9 +228,12 @@ def dkl_explore(
         seed_ids = [int(i) for i in s.rng.choice(len(s.candidates), n_seed, replace=False)]
     config = {"patch_size": s.patch_size, "stride": s.stride, "policy": pol, "seed": s.seed}
     config["model"] = mod
+    if calibration != "none":
+        config["calibration"] = calibration
     if stop is not None:
         config["stop"] = dict(stop)
     s.plan_args.update(policy=pol, n_seed=len(seed_ids), model=mod, map_every=map_every)
+    s.plan_args.update(calibration=calibration)
     s.plan_args.update(seed_points=seed_points, stop=stop)
     s.ns.update(policy=pol, model=mod, recommender=config, n_seed=len(seed_ids))
     s.ns.update(seed_ids=seed_ids, stop=stop, map_every=map_every)

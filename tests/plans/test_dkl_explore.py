@@ -158,3 +158,24 @@ def test_stopping_criterion_ends_the_run(runner):
     stop = col.one("stop")
     assert stop["exit_status"] == "success" and stop["reason"] == "stopping criterion: budget"
     assert col.data("decisions", "decision_reason")[-1] == stop["reason"]
+
+
+def test_calibrated_spatial_run_records_its_factors_and_replays(module_catalog, runner):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.replay import counterfactual
+    from autoscope.testing import TinySample
+
+    mic = SimMicroscope(TinySample(seed=0), seed=1)
+    model = {"name": "spatial_dkl", "params": {"n_iter": 20, "warm_iter": 5}}
+    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=14, n_seed=4, patch_size=8, seed=3,
+                             model=model, calibration="prequential")  # fmt: skip
+    uid, _ = runner(plan, module_catalog)
+    tr = trace.load(uid, module_catalog)
+    assert tr.specs["recommender"]["calibration"] == "prequential"
+    made = tr.decisions[:-1]
+    factors = [d["variance_factor"] for d in made]
+    assert all(f >= 1.0 for f in factors) and factors[0] == 1.0  # < 5 forecasts scored yet
+    assert all(0.0 <= d["structure_share"] <= 1.0 for d in made)
+    assert counterfactual(tr).chosen_ids == tr.chosen_ids  # the run's own specs reproduce it
+    with pytest.raises(ValueError, match="calibration must be one of"):
+        plans.dkl_explore(mic, CENTROID, budget=5, calibration="on")
