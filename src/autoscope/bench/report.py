@@ -242,7 +242,7 @@ def _unrelated(summary: dict[str, Any], budget: int) -> list[str]:
             lines.append(
                 f"- {METHODS[m].title}: {_steps_cell(r, budget)} steps, "
                 f"map error {_f(r['map_error'])}"
-                + (f", 95 % coverage {_f(r['coverage95'])}" if m != "random" else "")
+                + (f", 95 % coverage {_f(r['coverage95'])}" if _finite(r["coverage95"]) else "")
                 + ";"
             )
     g = rows.get("gp_coords")
@@ -351,3 +351,7 @@ def write_report(
         rel = {k: os.path.relpath(out / v, target.parent) for k, v in files.items()}
         target.write_text(markdown(result, summary, rel))
     return md
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
