@@ -247,3 +247,25 @@ def test_policy_on_predictions_matches_botorch_on_the_dkl_model():
     # same function up to the log of the target scale
     np.testing.assert_allclose(ours, theirs + np.log(model._y_scale), rtol=1e-5, atol=1e-5)
     assert np.argmax(ours) == np.argmax(theirs)
+
+
+def test_thompson_survives_an_indefinite_float32_posterior_covariance():
+    """1000 jointly sampled candidates of a confident DKL: round-off makes the covariance
+    indefinite beyond jitter; the draw falls back to the nearest PSD matrix."""
+    from scipy.ndimage import gaussian_filter
+
+    from autoscope.models._gp import _psd_root
+    from autoscope.recommender import DKLRecommender
+
+    image = gaussian_filter(np.random.default_rng(0).normal(size=(48, 48)), 1.5)
+    rec = DKLRecommender(
+        image, 8, "thompson", seed=0, model={"name": "dkl", "params": {"n_iter": 100}}
+    )
+    truth = rec.features[:, 3:5, 3:5].mean(axis=(1, 2))
+    ids = np.random.default_rng(1).choice(len(truth), 60, replace=False)
+    rec.ingest([{"_id": int(i), "value": float(truth[i])} for i in ids])
+    (pt,) = rec.suggest(1)  # raised ModelFittingError before
+    assert rec.last_decision["phase"] == "model" and pt["_id"] not in set(ids.tolist())
+    bad = torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64)  # eigenvalues 3, -1
+    root = _psd_root(bad)
+    np.testing.assert_allclose((root @ root.T).numpy(), [[1.5, 1.5], [1.5, 1.5]], atol=1e-12)

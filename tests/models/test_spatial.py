@@ -91,3 +91,19 @@ def test_from_features_with_coords_uses_the_mlp_and_the_position():
     assert mean.shape == (200,) and np.isfinite(var).all()
     model = rec._chain.model
     assert model.feature_shape == (5,) and 0.0 <= model.structure_share <= 1.0
+
+
+def test_interaction_term_is_a_third_kernel_and_counts_in_the_share(split_data):
+    patches, pos, by_position, by_structure = split_data
+    x = _inputs(patches, pos)
+    y = by_structure * (1.0 + 0.5 * by_position)  # structure, modulated over the sample
+    model = SpatialDKL(seed=0, interaction=True, **FAST)
+    model.feature_shape = (8, 8)
+    model.fit(x[:60], y[:60])
+    kernels = model.module.covar_module.kernels
+    assert len(kernels) == 3 and model.spec["params"]["interaction"] is True
+    mean, var = model.predict(x[60:])
+    assert np.isfinite(mean).all() and (var > 0).all()
+    assert 0.0 < model.structure_share < 1.0
+    with pytest.raises(InputDataError, match="interaction"):
+        SpatialDKL(interaction="yes")

@@ -171,8 +171,23 @@ class CandidatePosterior:
             zs = self._z[idx_t]
             vs = self._v[:, idx_t].double()
             cov = self._kernel(zs).to_dense().double() - vs.T @ vs
-            # a posterior covariance is near-singular by construction: jitter from the start
-            chol = cholesky_jittered(cov.cpu(), start=1e-7, plain=False).numpy()
+            root = _psd_root(cov.cpu()).numpy()
         eps = rng.standard_normal((len(idx_t), n_samples))
-        draws = (chol @ eps).T * self._scale
+        draws = (root @ eps).T * self._scale
         return self.mean[np.asarray(idx, dtype=np.int64)][None, :] + draws
+
+
+def _psd_root(cov: torch.Tensor) -> torch.Tensor:
+    """Return ``R`` with ``R R^T ~= cov`` for a posterior covariance (float64).
+
+    A posterior covariance is near-singular by construction, so the Cholesky factor
+    gets jitter from the start. Where float32 round-off of ``prior - V^T V`` has made
+    it indefinite beyond any small jitter (many candidates, a confident model), the
+    eigen-decomposition with negative eigenvalues set to zero is used: the nearest
+    positive semi-definite matrix in Frobenius norm (Higham 1988).
+    """
+    try:
+        return cholesky_jittered(cov, start=1e-7, plain=False)
+    except ModelFittingError:
+        w, vecs = torch.linalg.eigh(cov)
+        return vecs * w.clamp(min=0.0).sqrt()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
+from gpytorch.kernels import AdditiveKernel, MaternKernel, RBFKernel, ScaleKernel
 from torch import nn
 
 from autoscope.errors import InputDataError
@@ -58,6 +58,10 @@ class SpatialDKL(DKL):
     ----------
     position_lengthscale : float
         Initial lengthscale of the position kernel, as a fraction of the grid extent.
+    interaction : bool
+        Add a third term :math:`s_x^2\, k_\nu(g_\theta(x), g_\theta(x'))\, k_\nu(r/S, r'/S)`:
+        a property set by the structure *and* modulated over the sample by something the
+        image does not show (e.g. wall mobility that varies across the film).
     **kwargs
         :class:`~autoscope.models.DKL` options.
 
@@ -79,11 +83,16 @@ class SpatialDKL(DKL):
     name = "spatial_dkl"
     input_kind = "features+coords"
 
-    def __init__(self, *, position_lengthscale: float = 0.1, **kwargs: Any):
+    def __init__(
+        self, *, position_lengthscale: float = 0.1, interaction: bool = False, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self._params["position_lengthscale"] = check_float(
             "position_lengthscale", position_lengthscale, 0.0, strict=True
         )
+        if not isinstance(interaction, bool):
+            raise InputDataError(f"interaction must be True or False, got {interaction!r}")
+        self._params["interaction"] = interaction
         #: shape of one candidate's features (set by the recommender; flat if unset)
         self.feature_shape: tuple[int, ...] | None = None
         self._lo: np.ndarray | None = None
@@ -121,22 +130,30 @@ class SpatialDKL(DKL):
                 k = RBFKernel(ard_num_dims=ard, active_dims=dims)
             if ls is not None:
                 k.lengthscale = ls
-            return ScaleKernel(k)
+            return k
 
-        structure = base(tuple(range(d)), p["lengthscale"])
-        position = base((d, d + 1), p["position_lengthscale"])
-        return structure + position
+        struct, pos = tuple(range(d)), (d, d + 1)
+        structure = ScaleKernel(base(struct, p["lengthscale"]))
+        position = ScaleKernel(base(pos, p["position_lengthscale"]))
+        if not p["interaction"]:
+            return structure + position
+        both = ScaleKernel(base(struct, p["lengthscale"])) * base(pos, p["position_lengthscale"])
+        return AdditiveKernel(structure, position, both)
 
     @property
     def structure_share(self) -> float:
-        r"""Fitted :math:`s_g^2 / (s_g^2 + s_r^2)`, the structure's part of the prior variance."""
+        r"""Fitted :math:`s_g^2 / (s_g^2 + s_r^2 [+ s_x^2])`, the structure-only prior variance."""
         if self.module is None:
             return float("nan")
-        structure, position = self.module.covar_module.kernels
-        sg = float(structure.outputscale.detach())
-        sr = float(position.outputscale.detach())
-        return sg / (sg + sr)
+        scales = [_outputscale(k) for k in self.module.covar_module.kernels]
+        return scales[0] / sum(scales)
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """Return the structural embedding ``g(x)`` (N, d), without the position."""
         return super().embed(x)[:, :-2]
+
+
+def _outputscale(kernel: Any) -> float:
+    """Return the outputscale of a ``ScaleKernel`` or of a product led by one."""
+    k = kernel if isinstance(kernel, ScaleKernel) else kernel.kernels[0]
+    return float(k.outputscale.detach())
