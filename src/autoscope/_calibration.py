@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -114,8 +114,3 @@ class ForecastCalibration:
         return dataclasses.replace(
             post, var=post.var * c, noise=post.noise * c, _scale=post._scale * math.sqrt(c)
         )
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        """JSON settings (``mode``, ``window``, ``min_forecasts``)."""
-        return {"mode": self.mode, "window": self.window, "min_forecasts": self.min_forecasts}

@@ -34,7 +34,7 @@ import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
 
-from autoscope._calibration import CALIBRATION_MODES
+from autoscope._calibration import ForecastCalibration
 from autoscope._dkl_loop import dkl_loop
 from autoscope._plan_setup import (
     PlanSetup,
@@ -208,8 +208,7 @@ def dkl_explore(
     s = prepare(microscope, scalarizer, budget, patch_size, stride, seed, md, "dkl_explore")
     pol, mod = policy_spec(policy), model_spec(model)
     map_every = check_int("map_every", map_every, 0)
-    if calibration not in CALIBRATION_MODES:
-        raise InputDataError(f"calibration must be one of {CALIBRATION_MODES}, got {calibration!r}")
+    ForecastCalibration(calibration)  # validate the mode now
     if steering is not None and not all(hasattr(steering, a) for a in ("pending", "applied")):
         raise InputDataError(
             f"steering must be a Steering device (autoscope.steering), "

@@ -30,7 +30,13 @@ _KERNELS = ("matern", "rbf")
 
 
 def make_kernel(
-    kind: str, dim: int, *, ard: bool, nu: float = 2.5, lengthscale: float | None = None
+    kind: str,
+    dim: int,
+    *,
+    ard: bool,
+    nu: float = 2.5,
+    lengthscale: float | None = None,
+    active_dims: tuple[int, ...] | None = None,
 ) -> ScaleKernel:
     """Return ``ScaleKernel(Matern(nu) or RBF)`` over ``dim`` input dimensions.
 
@@ -45,9 +51,14 @@ def make_kernel(
         Matern smoothness.
     lengthscale : float, optional
         Initial lengthscale (gpytorch's default 0.69 otherwise).
+    active_dims : tuple of int, optional
+        The ``dim`` input columns the kernel reads (all columns otherwise).
     """
     n = dim if ard else None
-    base = MaternKernel(nu=nu, ard_num_dims=n) if kind == "matern" else RBFKernel(ard_num_dims=n)
+    if kind == "matern":
+        base = MaternKernel(nu=nu, ard_num_dims=n, active_dims=active_dims)
+    else:
+        base = RBFKernel(ard_num_dims=n, active_dims=active_dims)
     if lengthscale is not None:
         base.lengthscale = lengthscale
     return ScaleKernel(base)

@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from gpytorch.kernels import AdditiveKernel, MaternKernel, RBFKernel, ScaleKernel
+from gpytorch.kernels import AdditiveKernel, ScaleKernel
 from torch import nn
 
 from autoscope.errors import InputDataError
 from autoscope.models._base import check_float
+from autoscope.models._gp import make_kernel
+from autoscope.models.baselines import _box
 from autoscope.models.dkl import DKL
 
 __all__ = ["SpatialDKL"]
@@ -103,10 +105,8 @@ class SpatialDKL(DKL):
             raise InputDataError(
                 f"spatial_dkl expects (N, D + 2) features followed by (row, col), got {x_all.shape}"
             )
-        pos = x_all[:, -2:].astype(np.float64)
-        self._lo = pos.min(axis=0)
-        span = float((pos.max(axis=0) - self._lo).max())
-        self._span = span if span > 0 else 1.0
+        self._lo, span = _box(x_all[:, -2:].astype(np.float64))
+        self._span = float(span)
 
     def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
         n_feat = flat_dim - 2
@@ -122,22 +122,17 @@ class SpatialDKL(DKL):
         p = self._params
         d = dim - 2
 
-        def base(dims: tuple[int, ...], ls: float | None):
-            ard = len(dims) if p["ard"] else None
-            if p["kernel"] == "matern":
-                k = MaternKernel(nu=p["nu"], ard_num_dims=ard, active_dims=dims)
-            else:
-                k = RBFKernel(ard_num_dims=ard, active_dims=dims)
-            if ls is not None:
-                k.lengthscale = ls
-            return k
+        def part(dims: tuple[int, ...], ls: float | None) -> ScaleKernel:
+            return make_kernel(
+                p["kernel"], len(dims), ard=p["ard"], nu=p["nu"], lengthscale=ls, active_dims=dims
+            )
 
         struct, pos = tuple(range(d)), (d, d + 1)
-        structure = ScaleKernel(base(struct, p["lengthscale"]))
-        position = ScaleKernel(base(pos, p["position_lengthscale"]))
+        structure = part(struct, p["lengthscale"])
+        position = part(pos, p["position_lengthscale"])
         if not p["interaction"]:
             return structure + position
-        both = ScaleKernel(base(struct, p["lengthscale"])) * base(pos, p["position_lengthscale"])
+        both = part(struct, p["lengthscale"]) * part(pos, p["position_lengthscale"]).base_kernel
         return AdditiveKernel(structure, position, both)
 
     @property
