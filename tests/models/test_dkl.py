@@ -138,9 +138,35 @@ def test_extractor_choice_and_embedding():
         DKL(extractor="cnn", n_iter=1).fit(flat, y)
 
 
+def test_centre_crop_reaches_the_dense_layers_at_full_resolution():
+    torch.manual_seed(0)
+    net = PatchCNN(16, 2, 3, centre=4)
+    assert net.head[0].in_features == 16 * 4 * 4 + 4 * 4 * 2
+    with torch.no_grad():  # silence the convolutions: only the raw crop reaches the head
+        for layer in net.conv:
+            if isinstance(layer, torch.nn.Conv2d):
+                layer.weight.zero_()
+                layer.bias.zero_()
+    x = torch.zeros(3, 16, 16, 2)
+    x[1, 8, 8, 1] = 1.0  # the candidate's own pixel (patch centre p // 2): in the crop
+    x[2, 0, 0, 1] = 1.0  # a corner pixel: outside the crop (rows/cols 6..9)
+    out = net(x.reshape(3, -1))
+    assert net.crop == slice(6, 10)
+    assert not torch.allclose(out[0], out[1])
+    assert torch.allclose(out[0], out[2])
+    m = DKL(centre=4, n_iter=5)
+    rng = np.random.default_rng(0)
+    m.fit(rng.normal(size=(12, 16, 16, 2)).astype(np.float32), rng.normal(size=12))
+    assert m.module.feature_map.crop == slice(6, 10)
+    small = DKL(centre=64, n_iter=2)  # clipped to the patch
+    small.fit(rng.normal(size=(6, 8, 8)).astype(np.float32), rng.normal(size=6))
+    assert small.module.feature_map.head[0].in_features == 16 * 2 * 2 + 8 * 8
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"centre": -1}, "centre must be between 0 and 64"),
         ({"embedding_dim": 9}, "embedding_dim must be between 1 and 8"),
         ({"kernel": "periodic"}, "kernel must be one of"),
         ({"dtype": "float16"}, "dtype must be"),

@@ -48,12 +48,18 @@ class _Flat(nn.Module):
 class PatchCNN(_Flat):
     """Small CNN: two stride-2 3x3 convolutions, average pooling, two dense layers, tanh.
 
-    Input ``(..., p*p*C)`` (a flattened channels-last patch), output ``(..., d)``.
+    Input ``(..., p*p*C)`` (a flattened channels-last patch), output ``(..., d)``. With
+    ``centre = k > 0`` the central ``k x k`` pixels (all channels) also reach the dense
+    layers unpooled: the spectrum is measured at the patch centre, and the strided
+    convolutions alone see it only at a quarter of the resolution.
     """
 
-    def __init__(self, p: int, c: int, d: int, channels=(8, 16), hidden: int = 32):
+    def __init__(
+        self, p: int, c: int, d: int, channels=(8, 16), hidden: int = 32, centre: int = 0
+    ):
         super().__init__(p * p * c, d)
         self.p, self.c = p, c
+        self.crop = slice(p // 2 - centre // 2, p // 2 - centre // 2 + centre)
         pool = max(1, min(4, math.ceil(p / 4)))
         self.conv = nn.Sequential(
             nn.Conv2d(c, channels[0], 3, stride=2, padding=1),
@@ -64,12 +70,16 @@ class PatchCNN(_Flat):
             nn.Flatten(),
         )
         self.head = nn.Sequential(
-            nn.Linear(channels[1] * pool * pool, hidden), nn.ReLU(), nn.Linear(hidden, d), nn.Tanh()
+            nn.Linear(channels[1] * pool * pool + centre * centre * c, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, d),
+            nn.Tanh(),
         )
 
     def _net(self, x: torch.Tensor) -> torch.Tensor:
         img = x.reshape(-1, self.p, self.p, self.c).permute(0, 3, 1, 2)
-        return self.head(self.conv(img))
+        centre = img[:, :, self.crop, self.crop].flatten(1)
+        return self.head(torch.cat([self.conv(img), centre], dim=1))
 
 
 class FlatMLP(_Flat):
@@ -119,6 +129,9 @@ class DKL(GPSurrogate):
         Adam learning rate of the feature extractor.
     weight_decay : float
         L2 penalty on the extractor's weights.
+    centre : int
+        Side of the central crop that the CNN's dense layers also see at full
+        resolution (0: none; clipped to the patch size).
     **kwargs
         GP and schedule options of :class:`~autoscope.models.GPSurrogate`
         (``kernel``, ``noise_floor``, ``n_iter``, ``warm_iter``, ``reinit_every``,
@@ -156,6 +169,7 @@ class DKL(GPSurrogate):
         lr_gp: float = 0.05,
         ard: bool = False,
         lengthscale: float | None = 0.5,
+        centre: int = 0,
         **kwargs: Any,
     ):
         super().__init__(
@@ -179,6 +193,7 @@ class DKL(GPSurrogate):
                 "hidden": hidden,
                 "lr": check_float("lr", lr, 0.0, strict=True),
                 "weight_decay": check_float("weight_decay", weight_decay, 0.0),
+                "centre": check_int("centre", centre, 0, 64),
             }
         )
 
@@ -194,7 +209,8 @@ class DKL(GPSurrogate):
                 )
             c = in_shape[2] if len(in_shape) == 3 else 1
             hidden = p["hidden"][0] if p["hidden"] else 32
-            return PatchCNN(in_shape[0], c, d, tuple(p["channels"]), hidden), d
+            centre = min(p["centre"], in_shape[0])
+            return PatchCNN(in_shape[0], c, d, tuple(p["channels"]), hidden, centre), d
         return FlatMLP(flat_dim, d, tuple(p["hidden"])), d
 
     def _train(self, module, xt, yt, n_iter, lr_scale, jitter):
