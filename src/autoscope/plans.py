@@ -132,7 +132,7 @@ def dkl_explore(
     patch_size: int = 16,
     seed: int | None = None,
     *,
-    model: str | dict = "dkl",
+    model: str | dict = "spatial_dkl",
     calibration: str = "none",
     stride: int = 1,
     seed_points: list | None = None,
@@ -174,7 +174,8 @@ def dkl_explore(
         Seed of the seed-point draw and of the recommender; drawn from OS
         entropy when omitted and stored in the start document.
     model : str or dict
-        Model name or spec (``autoscope.models``).
+        Model name or spec (``autoscope.models``); default ``"spatial_dkl"`` (deep
+        kernel on the patch + kernel on the position), ``"dkl"`` for patch only.
     calibration : {"none", "prequential"}
         The recommender's variance calibration (``docs/model.md`` §5); its factor is
         recorded as ``variance_factor`` in the ``decisions`` stream.

@@ -65,7 +65,9 @@ class DKLRecommender:
         Seeds the model, the seed points and stochastic policies.
     model : str or dict
         Model name or spec (:mod:`autoscope.models`); a spec without ``seed`` gets
-        the recommender's.
+        the recommender's. Default ``"spatial_dkl"``: the deep kernel on the patch
+        plus a kernel on the position (:class:`~autoscope.models.SpatialDKL`);
+        ``"dkl"`` is the patch-only deep kernel of the papers.
     stride : int
         Spacing of the candidate grid.
     normalize : {"image", "patch", None}
@@ -104,7 +106,7 @@ class DKLRecommender:
         policy: Any = "ei",
         seed: int = 0,
         *,
-        model: Any = "dkl",
+        model: Any = "spatial_dkl",
         stride: int = 1,
         normalize: str | None = "image",
         **options: Any,

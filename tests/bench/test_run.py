@@ -115,9 +115,9 @@ def test_targets_cover_the_spatial_row_and_the_unrelated_honesty_check():
         }
 
     rows = [
-        row("spm", "spatial_dkl_ei", 20.0),
+        row("spm", "spatial_dkl_ei_cal", 20.0),
         row("unrelated", "dkl_ei", 15.0, coverage=0.1),
-        row("unrelated", "spatial_dkl_ei", 60.0, coverage=0.9),
+        row("unrelated", "spatial_dkl_ei_cal", 60.0, coverage=0.9),
         row("unrelated", "random", 66.0),
     ]
     cfg = {"shape": 64, "patch_size": 16, "seeds": [0, 1], "budget": 100}

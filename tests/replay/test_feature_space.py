@@ -58,3 +58,17 @@ def test_embed_patches_validation():
         embed_patches(np.zeros((1, 3, 3)), "pca")
     z, info = embed_patches(np.arange(8.0).reshape(4, 2, 1), "pca")
     assert z.shape == (4, 2) and info["explained"][0] == pytest.approx(1.0)
+
+
+def test_figure_projects_a_wider_dkl_embedding_on_its_principal_axes(tiny_trace):
+    fs = feature_space(tiny_trace, "pca", dkl=False)
+    rng = np.random.default_rng(0)
+    n = len(tiny_trace.candidates)
+    fs.dkl_embedding = rng.normal(size=(n, 4)) * np.array([3.0, 0.1, 2.0, 0.1])
+    fs.dkl_mean = np.zeros(n)
+    fig = fs.figure()
+    (ax,) = [a for a in fig.axes if "DKL" in a.get_title()]
+    assert "4-D DKL embedding, PCA" in ax.get_title()
+    grey = ax.collections[0].get_offsets()
+    # the panel shows the two high-variance directions, not the first two columns
+    np.testing.assert_allclose(np.sort(grey.var(axis=0))[::-1], [9.0, 4.0], rtol=0.2)

@@ -70,10 +70,17 @@ METHODS: dict[str, Method] = {
         _m("dkl_ei", "active DKL, EI", "dkl", "ei", "warm-started DKL retrained every step"),
         _m(
             "spatial_dkl_ei",
+            "active spatial DKL, EI",
+            "spatial_dkl",
+            "ei",
+            "deep kernel on the patch + kernel on the position + their product",
+        ),
+        _m(
+            "spatial_dkl_ei_cal",
             "active spatial DKL, EI, calibrated",
             "spatial_dkl",
             "ei",
-            "deep kernel on the patch + kernel on the position, prequential variance calibration",
+            "the same, variances widened by its own forecast errors (prequential)",
             calibration="prequential",
         ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),

@@ -223,7 +223,11 @@ def format_steps(x: float, budget: int | None = None) -> str:
 
 
 #: the methods the targets are checked for, with their label in the target's text
-TARGET_METHODS = {"dkl_ei": "active DKL (EI)", "spatial_dkl_ei": "calibrated spatial DKL (EI)"}
+TARGET_METHODS = {
+    "dkl_ei": "active DKL (EI)",
+    "spatial_dkl_ei": "spatial DKL (EI)",
+    "spatial_dkl_ei_cal": "calibrated spatial DKL (EI)",
+}
 
 
 def _search_targets(summary, dkl, rnd, label, budget, note) -> list[dict[str, Any]]:

@@ -1,16 +1,19 @@
 r"""Spatial DKL: a deep kernel on the structure plus a kernel on the position.
 
 .. math:: f \sim \mathcal{GP}\Big(c,\; s_g^2\, k\big(g_\theta(x), g_\theta(x')\big)
-          + s_r^2\, k\big(r / S, r' / S\big)\Big)
+          + s_r^2\, k\big(r / S, r' / S\big)
+          + s_x^2\, k\big(g_\theta(x), g_\theta(x')\big)\, k\big(r / S, r' / S\big)\Big)
 
 ``g_theta`` is the DKL feature extractor on the patch ``x``; ``r`` is the candidate's
 pixel position and ``S`` the extent of the candidate grid. The marginal likelihood
 splits the property between what the structure explains (``s_g``) and what varies
-smoothly in space whatever the structure (``s_r``). Where the structure does not
-determine the property, the position term carries the fit and the model behaves like
-a GP on coordinates instead of extrapolating a wrong structure-property relation with
-confidence; where it does, the deep kernel carries it. The fitted share
-:math:`s_g^2 / (s_g^2 + s_r^2)` is reported as ``structure_share``.
+smoothly in space whatever the structure (``s_r``), and the product term (``s_x``,
+``interaction=True``, the default) what the structure sets but something hidden
+modulates across the sample. Where the structure does not determine the property, the
+position term carries the fit and the model behaves like a GP on coordinates instead
+of extrapolating a wrong structure-property relation with confidence; where it does,
+the deep kernel carries it. The fitted share :math:`s_g^2 / (s_g^2 + s_r^2 + s_x^2)`
+is reported as ``structure_share``.
 """
 
 from __future__ import annotations
@@ -61,9 +64,12 @@ class SpatialDKL(DKL):
     position_lengthscale : float
         Initial lengthscale of the position kernel, as a fraction of the grid extent.
     interaction : bool
-        Add a third term :math:`s_x^2\, k_\nu(g_\theta(x), g_\theta(x'))\, k_\nu(r/S, r'/S)`:
-        a property set by the structure *and* modulated over the sample by something the
-        image does not show (e.g. wall mobility that varies across the film).
+        Add a third term :math:`s_x^2\, k_\nu(g_\theta(x), g_\theta(x'))\, k_\nu(r/S, r'/S)`
+        (default): a property set by the structure *and* modulated over the sample by
+        something the image does not show (e.g. wall mobility that varies across the film).
+    embedding_dim, centre : int
+        As for :class:`~autoscope.models.DKL`, with other defaults (4 and 4): chosen on
+        held-out seeds of the benchmark samples (``benchmarks/HELDOUT.md``).
     **kwargs
         :class:`~autoscope.models.DKL` options.
 
@@ -86,9 +92,15 @@ class SpatialDKL(DKL):
     input_kind = "features+coords"
 
     def __init__(
-        self, *, position_lengthscale: float = 0.1, interaction: bool = False, **kwargs: Any
+        self,
+        *,
+        position_lengthscale: float = 0.1,
+        interaction: bool = True,
+        embedding_dim: int = 4,
+        centre: int = 4,
+        **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(embedding_dim=embedding_dim, centre=centre, **kwargs)
         self._params["position_lengthscale"] = check_float(
             "position_lengthscale", position_lengthscale, 0.0, strict=True
         )

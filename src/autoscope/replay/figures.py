@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from autoscope.replay._common import candidate_map
+from autoscope.replay._common import candidate_map, pca_embed
 
 __all__ = [
     "best_channel_figure",
@@ -173,9 +173,11 @@ def feature_space_figure(result: Any) -> Figure:
     axs = np.atleast_1d(fig.subplots(1, 2 if dkl else 1))
     _trajectory(fig, axs[0], result.embedding, result, f"{result.method.upper()} of all patches")
     if dkl:
-        emb = result.dkl_embedding
+        emb, title = result.dkl_embedding, "the run's DKL embedding (end of run)"
+        if emb.shape[1] > 2:  # a 4-D embedding (spatial_dkl): its first two principal axes
+            emb, title = pca_embed(emb, 2)[0], f"the run's {emb.shape[1]}-D DKL embedding, PCA"
         emb = emb if emb.shape[1] >= 2 else np.column_stack([emb[:, 0], result.dkl_mean])
-        _trajectory(fig, axs[1], emb, result, "the run's DKL embedding (end of run)")
+        _trajectory(fig, axs[1], emb, result, title)
     return fig
 
 
