@@ -36,7 +36,7 @@ def steps(args: tuple[int, bool]) -> int | None:
     task = build_task("spm", seed)
     lat, (r, c) = task.sample.latent(), task.candidates.T
     w = task.sample.params()["wall_width"]
-    near = np.exp(-lat["wall_distance"][r, c] ** 2 / (2 * w**2))
+    near = np.exp(-(lat["wall_distance"][r, c] ** 2) / (2 * w**2))
     kind = lat["wall_kind"][r, c]
     variant = lat["variant"][r, c]
     cols = [near * (kind == 180), near * (kind == 90)]

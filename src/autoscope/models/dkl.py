@@ -54,9 +54,7 @@ class PatchCNN(_Flat):
     convolutions alone see it only at a quarter of the resolution.
     """
 
-    def __init__(
-        self, p: int, c: int, d: int, channels=(8, 16), hidden: int = 32, centre: int = 0
-    ):
+    def __init__(self, p: int, c: int, d: int, channels=(8, 16), hidden: int = 32, centre: int = 0):
         super().__init__(p * p * c, d)
         self.p, self.c = p, c
         self.crop = slice(p // 2 - centre // 2, p // 2 - centre // 2 + centre)
