@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import time
 
 import numpy as np
 import pytest
@@ -413,23 +412,27 @@ def test_closed_loop_dkl_beats_random():
 
 
 @pytest.mark.slow
-def test_decision_latency_64x64_patch16():
-    """Decision = ingest + train + predict 2,401 candidates + acquire: median <= 0.5 s."""
+def test_ninety_model_decisions_on_a_64x64_grid():
+    """The benchmark's regime (2,401 candidates, N = 10 ... 100): every decision is the model's.
+
+    How long a decision takes is measured by ``autoscope bench`` (docs/benchmark.md,
+    target 3), not asserted here.
+    """
     image = gaussian_filter(np.random.default_rng(0).normal(size=(64, 64)), 2.0)
     rec = DKLRecommender(image, 16, "ei", seed=0)
     assert len(rec.candidates) == 2401
     y = rec.features[:, 6:10, 6:10].mean((1, 2)).astype(float)
     pts = rec.suggest(10)
     rec.ingest([{"_id": p["_id"], "value": float(y[p["_id"]])} for p in pts])
-    lat = []
+    chosen, phases = [p["_id"] for p in pts], []
     for _ in range(90):
-        t0 = time.perf_counter()
         p = rec.suggest(1)[0]
-        lat.append(time.perf_counter() - t0)
-        t1 = time.perf_counter()
+        phases.append(rec.last_decision["phase"])
+        chosen.append(p["_id"])
         rec.ingest([{"_id": p["_id"], "value": float(y[p["_id"]])}])
-        lat[-1] += time.perf_counter() - t1
-    assert np.median(lat) <= 0.5, (np.median(lat), np.percentile(lat, 95))
+    assert phases == ["model"] * 90 and len(set(chosen)) == 100
+    # the model found the region the property lives in: the best measured is in the top 1 %
+    assert max(y[chosen]) >= np.quantile(y, 0.99)
 
 
 def test_from_features_config_roundtrip():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import bluesky.plan_stubs as bps
@@ -164,33 +163,36 @@ def test_server_uri_with_key_from_environment(tiled_server, monkeypatch, RE):
         open_catalog(uri, api_key="wrongkey")
 
 
-@pytest.mark.slow
-def test_writer_overhead_is_within_ten_percent_of_a_dkl_like_run(RE, catalog):
-    """Writer wall time per step ≤ 10 % of a 0.2 s step (the design target of a decision)."""
-    n_steps, step_time = 100, 0.2
+def test_writer_stores_every_event_of_a_dkl_like_run(RE, catalog):
+    """A spectrum + six scalars, then three 64x64 maps + scalars, per step: all of it lands.
+
+    What the writer costs per step is measured by ``benchmarks/writer_overhead.py``
+    (docs/storage.md), not asserted here.
+    """
+    n_steps = 60
     rng = np.random.default_rng(0)
     spectrum = DataSignal(name="spectrum", value=np.zeros(128))
     scalars = [DataSignal(name=f"s{i}", value=0.0) for i in range(6)]
     maps = [DataSignal(name=f"map{i}", value=np.zeros((64, 64))) for i in range(3)]
-    writer = make_writer(catalog)
-    spent = []
-
-    def timed_writer(name, doc):
-        t0 = time.perf_counter()
-        writer(name, doc)
-        spent.append(time.perf_counter() - t0)
-
-    RE.subscribe(timed_writer)
+    RE.subscribe(make_writer(catalog))
+    last = {}
 
     @bpp.run_decorator()
     def plan():
-        for _ in range(n_steps):
+        for k in range(n_steps):
             spectrum.put(rng.normal(size=128))
+            scalars[0].put(float(k))
             yield from bps.trigger_and_read([spectrum, *scalars])
             for m in maps:
                 m.put(rng.normal(size=(64, 64)))
+            last["map2"] = maps[2].get().copy()
             yield from bps.trigger_and_read([*maps, *scalars], name="decisions")
 
-    RE(plan())
-    per_step = sum(spent) / n_steps
-    assert per_step <= 0.1 / 0.9 * step_time, f"writer costs {1e3 * per_step:.1f} ms per step"
+    (uid,) = RE(plan())
+    run = catalog[uid]
+    primary = run["primary"].read()
+    assert primary["spectrum"].shape == (n_steps, 128)
+    np.testing.assert_array_equal(primary["s0"], np.arange(n_steps, dtype=float))
+    decisions = run["decisions"]
+    np.testing.assert_array_equal(decisions["map2"].read()[-1], last["map2"])
+    assert decisions["map0"].shape == (n_steps, 64, 64)
