@@ -83,3 +83,48 @@ def test_recommender_widens_an_overconfident_model_and_records_it():
     assert calibrated._calibration.factor == 1.0  # new targets: the record starts afresh
     with pytest.raises(InputDataError, match="calibration"):
         DKLRecommender(image, 8, calibration="yes")
+
+
+def test_reported_is_the_default_and_leaves_decisions_alone():
+    rng = np.random.default_rng(0)
+    image = gaussian_filter(rng.normal(size=(32, 32)), 1.5)
+    truth = rng.normal(size=25 * 25)
+    plain = _run(image, truth, "none")
+    reported = _run(image, truth, "reported")
+    assert DKLRecommender(image, 8).config["calibration"] == "reported"
+    assert reported._data.ids == plain._data.ids  # the policy saw the same posterior
+    raw = reported._ensure_model().posterior
+    factor = reported._calibration.factor
+    assert factor > 2.0 and reported.last_decision["variance_factor"] > 1.0
+    mean, var = reported.predict()
+    np.testing.assert_allclose(mean, raw.mean)
+    np.testing.assert_allclose(var, factor * raw.var)
+    # the acquisition is the uncalibrated one: identical scores
+    np.testing.assert_allclose(reported.acquisition(), plain.acquisition(), equal_nan=True)
+
+
+def test_uncertainty_stop_reads_the_calibrated_std():
+    rng = np.random.default_rng(0)
+    image = gaussian_filter(rng.normal(size=(32, 32)), 1.5)
+    truth = rng.normal(size=25 * 25)
+    rec = _run(image, truth, "reported")
+    raw_max = float(np.sqrt(rec._ensure_model().posterior.var.max()))
+    cal_max = float(np.sqrt(rec.predict()[1].max()))
+    assert cal_max > raw_max
+    # a threshold between the two: the raw model would stop, the honest one does not
+    rec._stop = type(rec._stop)({"std_below": 0.5 * (raw_max + cal_max)})
+    assert rec.should_stop() is None
+    rec._stop = type(rec._stop)({"std_below": 1.01 * cal_max})
+    assert rec.should_stop() == "uncertainty"
+
+
+def test_replay_rebuilds_a_run_that_stored_no_calibration_as_uncalibrated():
+    from types import SimpleNamespace
+
+    from autoscope.replay._common import build_recommender
+
+    image = gaussian_filter(np.random.default_rng(0).normal(size=(32, 32)), 1.5)
+    trace = SimpleNamespace(image=image, candidates=DKLRecommender(image, 8).candidates)
+    old = build_recommender(trace, {"patch_size": 8, "policy": "ei", "seed": 0})
+    new = build_recommender(trace, {"patch_size": 8, "seed": 0, "calibration": "reported"})
+    assert old.config["calibration"] == "none" and new.config["calibration"] == "reported"

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # no torch import for the plans that only validate the mode
 
 __all__ = ["CALIBRATION_MODES", "ForecastCalibration"]
 
-CALIBRATION_MODES = ("none", "prequential")
+CALIBRATION_MODES = ("none", "prequential", "reported")
 
 
 class ForecastCalibration:
@@ -47,7 +47,10 @@ class ForecastCalibration:
 
     Parameters
     ----------
-    mode : {"none", "prequential"}
+    mode : {"none", "prequential", "reported"}
+        ``"prequential"`` scales every posterior it is given; ``"reported"`` scales what
+        is reported (:meth:`apply`) but hands the policy the model's own posterior
+        (:meth:`for_policy`), so decisions are those of ``"none"``.
     window : int
         Number of most recent scored forecasts averaged.
     min_forecasts : int
@@ -105,6 +108,10 @@ class ForecastCalibration:
         """Forget every forecast and score (new targets or a new model)."""
         self._pending.clear()
         self.z2.clear()
+
+    def for_policy(self, post: CandidatePosterior) -> CandidatePosterior:
+        """Return the posterior the acquisition sees: scaled only in ``"prequential"`` mode."""
+        return self.apply(post) if self.mode == "prequential" else post
 
     def apply(self, post: CandidatePosterior) -> CandidatePosterior:
         """Return ``post`` with its variances (latent, noise, joint) scaled by :attr:`factor`."""

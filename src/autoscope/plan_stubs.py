@@ -94,7 +94,7 @@ class Decision(Device):
     ``pred_mean``, ``pred_std`` (at the chosen point), ``train_loss``, ``n_iter``,
     ``model_version``, timings ``t_ingest``, ``t_train``, ``t_predict``,
     ``t_acquire``, ``t_total`` (s), ``variance_factor`` (the recommender's
-    prequential calibration factor, 1 when off), ``structure_share`` (a spatial
+    calibration factor of the reported variance, 1 when off), ``structure_share`` (a spatial
     model's fitted share of the prior variance carried by the structure),
     ``fallback`` (1 when the choice did not come from the model: fitting error,
     repeated point) and ``reason`` (why; for the final record, why the run

@@ -133,7 +133,7 @@ def dkl_explore(
     seed: int | None = None,
     *,
     model: str | dict = "spatial_dkl",
-    calibration: str = "none",
+    calibration: str = "reported",
     stride: int = 1,
     seed_points: list | None = None,
     stop: dict | None = None,
@@ -176,9 +176,12 @@ def dkl_explore(
     model : str or dict
         Model name or spec (``autoscope.models``); default ``"spatial_dkl"`` (deep
         kernel on the patch + kernel on the position), ``"dkl"`` for patch only.
-    calibration : {"none", "prequential"}
-        The recommender's variance calibration (``docs/model.md`` §5); its factor is
-        recorded as ``variance_factor`` in the ``decisions`` stream.
+    calibration : {"reported", "prequential", "none"}
+        The recommender's variance calibration (``docs/model.md`` §5): ``"reported"``
+        widens the stored maps' uncertainty by the model's forecast errors without
+        changing its decisions; ``"prequential"`` lets the policy see the widened
+        posterior too. The factor is recorded as ``variance_factor`` in the
+        ``decisions`` stream.
     stride : int
         Candidate grid spacing in pixels.
     seed_points : list of [row, col], optional
@@ -228,8 +231,7 @@ def dkl_explore(
         seed_ids = [int(i) for i in s.rng.choice(len(s.candidates), n_seed, replace=False)]
     config = {"patch_size": s.patch_size, "stride": s.stride, "policy": pol, "seed": s.seed}
     config["model"] = mod
-    if calibration != "none":
-        config["calibration"] = calibration
+    config["calibration"] = calibration
     if stop is not None:
         config["stop"] = dict(stop)
     s.plan_args.update(policy=pol, n_seed=len(seed_ids), model=mod, map_every=map_every)

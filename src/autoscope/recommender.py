@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -89,9 +90,12 @@ class DKLRecommender:
     nan_policy : {"skip", "raise"}
         A NaN value is recorded (the point counts as measured and is never suggested
         again) but left out of training (``"skip"``), or rejected (``"raise"``).
-    calibration : {"none", "prequential"}
-        ``"prequential"``: widen the posterior variance by the model's mean squared
-        forecast z-score on the last 25 measured suggestions (:mod:`autoscope._calibration`).
+    calibration : {"reported", "prequential", "none"}
+        Widen the posterior variance by the model's mean squared forecast z-score on the
+        last 25 measured suggestions (:mod:`autoscope._calibration`): ``"reported"``
+        (default) in what :meth:`predict` returns and :meth:`should_stop` reads, while
+        the policy decides on the model's own posterior; ``"prequential"`` for the
+        policy too (it then explores more); ``"none"`` nowhere.
 
     Notes
     -----
@@ -180,7 +184,7 @@ class DKLRecommender:
         seed_strategy: str = "random",
         fallback: Sequence[Any] = ("pca_gp", "maxmin"),
         nan_policy: str = "skip",
-        calibration: str = "none",
+        calibration: str = "reported",
     ) -> None:
         self.seed = check_int("seed", seed, 0)
         self.min_train = check_int("min_train", min_train, 1)
@@ -384,7 +388,13 @@ class DKLRecommender:
             timings=timings,
             refitted=self._refitted,
         )
-        self.last_decision["variance_factor"] = self._calibration.factor
+        c = self._calibration.factor
+        self.last_decision["variance_factor"] = c
+        steered = self._calibration.mode == "prequential"  # the std the policy decided on
+        if steered and c != 1.0 and self.last_decision["std"] is not None:
+            self.last_decision["std"] = [
+                None if s is None else s * math.sqrt(c) for s in self.last_decision["std"]
+            ]
         self._ingest_time = 0.0
         self._refitted = False
         self._step += 1
@@ -440,6 +450,7 @@ class DKLRecommender:
         if self._stop.std_below is not None and available.any():
             post = self._ensure_model().posterior
             if post is not None:
+                post = self._calibration.apply(post)
                 max_std = float(np.sqrt(post.var[available].max()))
         return self._stop.check(
             n_measured=len(self._data.ids),
@@ -500,7 +511,7 @@ class DKLRecommender:
         return maxmin_pick(where, np.asarray(self._data.ids, dtype=np.int64), available, q, rng)
 
     def _context(self, available: np.ndarray, rng: np.random.Generator) -> policies.DecisionContext:
-        post = self._calibration.apply(self._fit.posterior)
+        post = self._calibration.for_policy(self._fit.posterior)
         return policies.DecisionContext(
             mean=post.mean,
             var=post.var,

@@ -101,7 +101,9 @@ def test_maps_are_recorded_every_step_and_match_the_decision(tiny_run):
         assert np.nanargmax(acq) == d["chosen_id"]
         assert np.isnan(acq[tr.measured_ids[: 4 + k]]).all()
         np.testing.assert_allclose(tr.maps["mean"][k, d["chosen_id"]], d["pred_mean"], rtol=1e-6)
-        np.testing.assert_allclose(tr.maps["std"][k, d["chosen_id"]], d["pred_std"], rtol=1e-5)
+        # the map is the reported (calibrated) std, the decision the one the policy saw
+        reported = d["pred_std"] * np.sqrt(d["variance_factor"])
+        np.testing.assert_allclose(tr.maps["std"][k, d["chosen_id"]], reported, rtol=1e-5)
 
 
 def test_start_document_rebuilds_the_recommender(tiny_run):
@@ -111,7 +113,7 @@ def test_start_document_rebuilds_the_recommender(tiny_run):
     _, tr = tiny_run
     assert tr.specs["recommender"] == {
         "patch_size": 8, "stride": 1, "policy": {"name": "ei", "params": {"maximize": True}},
-        "seed": 3, "model": FAST_DKL,
+        "seed": 3, "model": FAST_DKL, "calibration": "reported",
     }  # fmt: skip
     rec = DKLRecommender(tr.image, **tr.specs["recommender"])
     np.testing.assert_array_equal(rec.candidates, tr.candidates)

@@ -105,6 +105,7 @@ def test_plan_message_list_without_a_run_engine(tiny_mic):
     assert ns["policy"]["name"] == "ei"
     assert ns["recommender"] == {
         "patch_size": 8, "stride": 1, "policy": ns["policy"], "seed": 3, "model": ns["model"],
+        "calibration": "reported",
     }  # fmt: skip
     assert ns["candidates_shape"] == [289, 2]
     assert ns["budget"] == 12 and ns["n_seed"] == 4 and len(set(ns["seed_ids"])) == 4

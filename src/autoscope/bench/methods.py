@@ -80,7 +80,7 @@ METHODS: dict[str, Method] = {
             "active spatial DKL, EI, calibrated",
             "spatial_dkl",
             "ei",
-            "the same, variances widened by its own forecast errors (prequential)",
+            "the same, the policy too sees the variance widened by the forecast errors",
             calibration="prequential",
         ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),

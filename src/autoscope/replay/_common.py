@@ -91,7 +91,10 @@ def build_recommender(trace: Any, config: Mapping[str, Any]) -> Any:
     """Rebuild the recommender exactly as the plan did: ``DKLRecommender(image, **config)``."""
     from autoscope.recommender import DKLRecommender
 
-    rec = DKLRecommender(np.asarray(trace.image, dtype=float), **dict(config))
+    config = dict(config)
+    # a run that stored no calibration predates the key, when the default was "none"
+    config.setdefault("calibration", "none")
+    rec = DKLRecommender(np.asarray(trace.image, dtype=float), **config)
     if not np.array_equal(np.asarray(rec.candidates), np.asarray(trace.candidates)):
         raise InputDataError(
             "the rebuilt recommender's candidates differ from the stored ones "
