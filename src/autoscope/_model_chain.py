@@ -59,13 +59,17 @@ class FitOutcome:
         n_measured: int,
         timings: dict[str, float],
         refitted: bool,
+        posterior: models.CandidatePosterior | None = None,
     ) -> dict[str, Any]:
         """Return the recommender's ``last_decision`` record (JSON) for picks ``ids``.
 
         ``y`` are the finite training values; ``timings`` the ingest and acquire
         times (s); train/predict times count only when this decision refitted.
+        ``posterior`` is the one the policy decided on (default: the model's own);
+        ``mean`` and ``std`` are taken from it.
         """
-        rep, post = self.report, self.posterior
+        rep = self.report
+        post = self.posterior if posterior is None else posterior
         times = dict(self.timings) if refitted else {"train": 0.0, "predict": 0.0}
         times.update(timings)
         times["total"] = sum(times.values())

@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -387,14 +386,11 @@ class DKLRecommender:
             n_measured=len(self._data.ids),
             timings=timings,
             refitted=self._refitted,
+            posterior=None
+            if fit.posterior is None
+            else self._calibration.for_policy(fit.posterior),
         )
-        c = self._calibration.factor
-        self.last_decision["variance_factor"] = c
-        steered = self._calibration.mode == "prequential"  # the std the policy decided on
-        if steered and c != 1.0 and self.last_decision["std"] is not None:
-            self.last_decision["std"] = [
-                None if s is None else s * math.sqrt(c) for s in self.last_decision["std"]
-            ]
+        self.last_decision["variance_factor"] = self._calibration.factor
         self._ingest_time = 0.0
         self._refitted = False
         self._step += 1
