@@ -108,3 +108,42 @@ def test_interaction_term_is_a_third_kernel_and_counts_in_the_share(split_data):
     assert 0.0 < model.structure_share < 1.0
     with pytest.raises(InputDataError, match="interaction"):
         SpatialDKL(interaction="yes")
+
+
+def test_pretrained_extractor_initialises_every_reinitialisation(split_data):
+    import torch
+
+    patches, pos, _, by_structure = split_data
+    x = _inputs(patches, pos)
+    model = SpatialDKL(seed=0, pretrain_epochs=4, n_iter=0, warm_iter=0, reinit_every=2)
+    model.feature_shape = (8, 8)
+    state = torch.random.get_rng_state()
+    model.prepare(x)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    losses = model.pretrain_losses
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    for n in (20, 30, 40):  # fits 0 and 2 re-initialise
+        model.fit(x[:n], by_structure[:n])
+        for key, value in model.module.feature_map.extractor.state_dict().items():
+            torch.testing.assert_close(value, model._pretrained[key].to(value.dtype), msg=key)
+    again = SpatialDKL(seed=0, pretrain_epochs=4)
+    again.feature_shape = (8, 8)
+    again.prepare(x)
+    assert again.pretrain_losses == losses  # reproducible
+    other = SpatialDKL(seed=1, pretrain_epochs=4)
+    other.feature_shape = (8, 8)
+    other.prepare(x)
+    assert other.pretrain_losses != losses
+
+
+def test_pretraining_compresses_smooth_patches(image_data):
+    """A plain DKL pre-trains too, on the training inputs when it was never prepared."""
+    from autoscope.models import DKL
+
+    patches, _, y = image_data
+    model = DKL(seed=0, pretrain_epochs=100, n_iter=20)
+    model.fit(patches, y)
+    assert model.prepared and len(model.pretrain_losses) == 100
+    flat = patches.reshape(len(patches), -1)
+    per_pixel_mean_error = float(((flat - flat.mean(0)) ** 2).mean())  # 0.61
+    assert model.pretrain_losses[-1] < 0.5 * per_pixel_mean_error  # 0.23 measured

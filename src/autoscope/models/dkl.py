@@ -26,7 +26,8 @@ from torch import nn
 
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate, check_float, check_int
-from autoscope.models._training import adam_mll
+from autoscope.models._pretrain import pretrain_extractor
+from autoscope.models._training import adam_mll, derive_seed, fork_seed
 
 __all__ = ["DKL", "PatchCNN", "FlatMLP"]
 
@@ -130,6 +131,13 @@ class DKL(GPSurrogate):
     centre : int
         Side of the central crop that the CNN's dense layers also see at full
         resolution (0: none; clipped to the patch size).
+    pretrain_epochs : int
+        Epochs of unsupervised pre-training of the extractor, as the encoder of an
+        auto-encoder on every candidate (:mod:`autoscope.models._pretrain`), in
+        :meth:`prepare`; the result initialises the extractor at every
+        (re-)initialisation. 0 (default): random initial weights.
+    pretrain_lr : float
+        Adam learning rate of the pre-training.
     **kwargs
         GP and schedule options of :class:`~autoscope.models.GPSurrogate`
         (``kernel``, ``noise_floor``, ``n_iter``, ``warm_iter``, ``reinit_every``,
@@ -168,6 +176,8 @@ class DKL(GPSurrogate):
         ard: bool = False,
         lengthscale: float | None = 0.5,
         centre: int = 0,
+        pretrain_epochs: int = 0,
+        pretrain_lr: float = 3e-3,
         **kwargs: Any,
     ):
         super().__init__(
@@ -192,10 +202,53 @@ class DKL(GPSurrogate):
                 "lr": check_float("lr", lr, 0.0, strict=True),
                 "weight_decay": check_float("weight_decay", weight_decay, 0.0),
                 "centre": check_int("centre", centre, 0, 64),
+                "pretrain_epochs": check_int("pretrain_epochs", pretrain_epochs, 0, 10_000),
+                "pretrain_lr": check_float("pretrain_lr", pretrain_lr, 0.0, strict=True),
             }
         )
+        self._pretrained: dict[str, torch.Tensor] | None = None
+        #: mean reconstruction error per pre-training epoch (empty without pre-training)
+        self.pretrain_losses: list[float] = []
+
+    def _prepare(self, x_all) -> None:
+        if self._params["pretrain_epochs"] > 0:
+            flat, shape = self._extractor_inputs(x_all)
+            self._pretrain(flat, shape)
+
+    def _extractor_inputs(self, x_all) -> tuple[Any, tuple[int, ...]]:
+        """Return the extractor's flat inputs (N, D) in ``x_all`` and one input's shape."""
+        return x_all.reshape(x_all.shape[0], -1), tuple(x_all.shape[1:])
+
+    def _extractor_of(self, feature_map: nn.Module) -> nn.Module:
+        """Return the trained extractor inside the model's feature map."""
+        return feature_map
+
+    def _pretrain(self, flat, shape: tuple[int, ...]) -> None:
+        p = self._params
+        seed = derive_seed(p["seed"], 104729)
+        with fork_seed(seed, self.device):
+            extractor, d = self._extractor(shape, int(flat.shape[1]))
+        extractor = extractor.to(device=self.device, dtype=self.dtype)
+        self._pretrained, self.pretrain_losses = pretrain_extractor(
+            extractor,
+            self._tensor(flat),
+            out_dim=d,
+            epochs=p["pretrain_epochs"],
+            lr=p["pretrain_lr"],
+            seed=seed,
+        )
+
+    def _build(self, xt, yt, in_shape, key):
+        module = super()._build(xt, yt, in_shape, key)
+        if self._pretrained is not None:
+            self._extractor_of(module.feature_map).load_state_dict(self._pretrained)
+        return module
 
     def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
+        return self._extractor(in_shape, flat_dim)
+
+    def _extractor(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
+        """Return a fresh extractor (CNN or MLP) for inputs ``in_shape`` and its width."""
         p = self._params
         d = p["embedding_dim"]
         square = len(in_shape) in (2, 3) and in_shape[0] == in_shape[1]

@@ -119,15 +119,26 @@ class SpatialDKL(DKL):
             )
         self._lo, span = _box(x_all[:, -2:].astype(np.float64))
         self._span = float(span)
+        super()._prepare(x_all)
 
-    def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
-        n_feat = flat_dim - 2
+    def _extractor_inputs(self, x_all: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+        n_feat = x_all.shape[1] - 2
+        return x_all[:, :n_feat], self._shape(n_feat)
+
+    def _extractor_of(self, feature_map: nn.Module) -> nn.Module:
+        return feature_map.extractor
+
+    def _shape(self, n_feat: int) -> tuple[int, ...]:
         shape = tuple(self.feature_shape) if self.feature_shape is not None else (n_feat,)
         if int(np.prod(shape)) != n_feat:
             raise InputDataError(
                 f"feature_shape {shape} does not match {n_feat} feature columns (+ row, col)"
             )
-        extractor, d = super()._feature_map(shape, n_feat)
+        return shape
+
+    def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
+        n_feat = flat_dim - 2
+        extractor, d = self._extractor(self._shape(n_feat), n_feat)
         return _WithPosition(extractor, n_feat, self._lo, self._span), d + 2
 
     def _kernel(self, dim: int) -> Any:
