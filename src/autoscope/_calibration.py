@@ -24,7 +24,6 @@ starts the record afresh.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -118,6 +117,4 @@ class ForecastCalibration:
         c = self.factor
         if c == 1.0:
             return post
-        return dataclasses.replace(
-            post, var=post.var * c, noise=post.noise * c, _scale=post._scale * math.sqrt(c)
-        )
+        return post.widened(c)

@@ -15,6 +15,8 @@ name             model                                                  input
 ``pca_gp``       :class:`PCAGP`, GP on principal components             features
 ``vae_gp``       :class:`VAEGP`, GP in a VAE latent space               features
 ``gp_coords``    :class:`GPCoords`, GP on pixel coordinates             coords
+``ensemble``     :class:`Ensemble`, K differently seeded copies of a    the base's
+                 model as one mixture posterior
 ===============  =====================================================  ===============
 
 Examples
@@ -38,11 +40,14 @@ from autoscope.models._gp import CandidatePosterior
 from autoscope.models._training import torch_threads
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
 from autoscope.models.dkl import DKL
+from autoscope.models.ensemble import Ensemble, MixturePosterior
 from autoscope.models.spatial import SpatialDKL
 from autoscope.models.vae import VAEGP
 
 __all__ = [
     "DKL",
+    "Ensemble",
+    "MixturePosterior",
     "PCAGP",
     "VAEGP",
     "CandidatePosterior",
@@ -58,7 +63,7 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[GPSurrogate]] = {
-    cls.name: cls for cls in (DKL, SpatialDKL, StaticDKL, PCAGP, VAEGP, GPCoords)
+    cls.name: cls for cls in (DKL, SpatialDKL, StaticDKL, PCAGP, VAEGP, GPCoords, Ensemble)
 }
 
 

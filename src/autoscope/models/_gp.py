@@ -10,6 +10,8 @@ joint samples (Thompson sampling).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -167,6 +169,15 @@ class CandidatePosterior:
             prior = self._kernel(self._z, self._z[idx_t]).to_dense()
             post = prior - self._v.T @ self._v[:, idx_t]
         return post.double().cpu().numpy() * self._scale**2
+
+    def widened(self, factor: float) -> CandidatePosterior:
+        """Return the posterior with every variance (latent, noise, joint) scaled by ``factor``."""
+        return dataclasses.replace(
+            self,
+            var=self.var * factor,
+            noise=self.noise * factor,
+            _scale=self._scale * math.sqrt(factor),
+        )
 
     def joint_sample(
         self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
