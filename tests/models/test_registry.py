@@ -9,7 +9,7 @@ import pytest
 from autoscope import models
 from autoscope.models import GPSurrogate
 
-NAMES = ["dkl", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"]
+NAMES = ["dkl", "ensemble", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"]
 
 
 def test_available_names():
