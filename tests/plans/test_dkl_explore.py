@@ -181,3 +181,21 @@ def test_calibrated_spatial_run_records_its_factors_and_replays(module_catalog, 
     assert counterfactual(tr).chosen_ids == tr.chosen_ids  # the run's own specs reproduce it
     with pytest.raises(ValueError, match="calibration must be one of"):
         plans.dkl_explore(mic, CENTROID, budget=5, calibration="on")
+
+
+def test_ensemble_model_runs_is_stored_and_replays(module_catalog, runner):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.replay import counterfactual
+    from autoscope.testing import TinySample
+
+    mic = SimMicroscope(TinySample(seed=0), seed=1)
+    base = {"name": "spatial_dkl", "params": {"n_iter": 20, "warm_iter": 5}}
+    model = {"name": "ensemble", "params": {"base": base, "members": 2}}
+    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=10, n_seed=4, patch_size=8, seed=3,
+                             model=model, calibration="prequential")  # fmt: skip
+    uid, _ = runner(plan, module_catalog)
+    tr = trace.load(uid, module_catalog)
+    assert tr.specs["recommender"]["model"] == model  # as given; the run's seed seeds it
+    assert tr.phases == ["seed"] * 4 + ["dkl"] * 6
+    assert all(np.isfinite(d["pred_std"]).all() for d in tr.decisions[:-1] if d.get("pred_std"))
+    assert counterfactual(tr).chosen_ids == tr.chosen_ids
