@@ -86,11 +86,11 @@ def main(argv: list[str] | None = None) -> None:
     options = json.loads(args.options)
     seeds = parse_seeds(args.seeds)
     tasks = args.tasks.split(",")
-    jobs = []
-    for v in args.variant:
-        name, model = v[0], json.loads(v[1])
-        policy = json.loads(v[2]) if len(v) > 2 else "ei"
-        jobs += [(name, t, s, model, policy, options) for t in tasks for s in seeds]
+    variants = [
+        (v[0], json.loads(v[1]), json.loads(v[2]) if len(v) > 2 else "ei") for v in args.variant
+    ]
+    # seed-major, so that a run stopped early has every variant on the same seeds
+    jobs = [(n, t, s, m, p, options) for t in tasks for s in seeds for n, m, p in variants]
     t0 = time.perf_counter()
     records = []
     with get_context("spawn").Pool(args.jobs) as pool, open(args.out or "/dev/null", "w") as fh:

@@ -28,6 +28,23 @@ def test_gp_coords_interpolates_a_smooth_field():
         GPCoords().prepare(np.zeros((5, 3)))
 
 
+def test_noise_prior_holds_the_noise_off_its_floor():
+    """A log-normal prior on the noise enters the marginal likelihood that is maximised."""
+    coords = np.random.default_rng(1).uniform(0, 30, size=(50, 2))
+    field = np.sin(coords[:, 0] / 4.0)  # noise-free: without a prior the noise sinks
+    noise = {}
+    for prior in (None, (np.log(0.05), 0.05)):
+        model = GPCoords(seed=0, n_iter=150, noise_prior=prior)
+        model.fit(coords, field)
+        noise[prior is None] = float(model.module.likelihood.noise.detach())
+        assert model.spec["params"]["noise_prior"] == (None if prior is None else list(prior))
+    assert noise[True] < 0.01  # standardised units
+    assert 0.04 < noise[False] < 0.06  # the tight prior wins over the data
+    for bad in ([1.0], "wide", (0.0, 0.0), (float("nan"), 1.0)):
+        with pytest.raises(InputDataError, match="noise_prior"):
+            GPCoords(noise_prior=bad)
+
+
 def test_pca_matches_numpy_and_randomized_path():
     rng = np.random.default_rng(0)
     a = (

@@ -7,6 +7,7 @@ import pytest
 
 from autoscope.errors import InputDataError
 from autoscope.models import SpatialDKL
+from autoscope.models.spatial import _outputscale
 from autoscope.recommender import DKLRecommender
 
 FAST = {"n_iter": 150, "warm_iter": 20}
@@ -108,6 +109,22 @@ def test_interaction_term_is_a_third_kernel_and_counts_in_the_share(split_data):
     assert 0.0 < model.structure_share < 1.0
     with pytest.raises(InputDataError, match="interaction"):
         SpatialDKL(interaction="yes")
+
+
+def test_position_prior_keeps_the_position_terms(split_data):
+    """Structure-only data: the fit drops the position terms unless a prior holds them."""
+    patches, pos, _, by_structure = split_data
+    x = _inputs(patches, pos)
+    scales = {}
+    for prior in (None, (np.log(0.3), 0.1)):
+        model = SpatialDKL(seed=0, position_prior=prior, **FAST)
+        model.feature_shape = (8, 8)
+        model.fit(x[:60], by_structure[:60])
+        scales[prior is None] = [_outputscale(k) for k in model.module.covar_module.kernels[1:]]
+    assert max(scales[True]) < 0.1
+    np.testing.assert_allclose(scales[False], 0.3, rtol=0.35)
+    with pytest.raises(InputDataError, match="position_prior"):
+        SpatialDKL(position_prior=(0.0, -1.0))
 
 
 def test_pretrained_extractor_initialises_every_reinitialisation(split_data):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,7 +38,7 @@ from autoscope.models._training import (
     torch_threads,
 )
 
-__all__ = ["GPSurrogate", "check_float", "check_int"]
+__all__ = ["GPSurrogate", "check_float", "check_int", "log_normal"]
 
 _FIT_ERRORS = (NotPSDError, NanError, NonFiniteLoss, ModelFittingError, torch.linalg.LinAlgError)
 
@@ -50,6 +51,18 @@ def check_float(name: str, value: Any, low: float, *, strict: bool = False) -> f
     if not np.isfinite(v) or v < low or (strict and v == low):
         raise InputDataError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
     return v
+
+
+def log_normal(name: str, value: Any) -> list[float] | None:
+    """Return ``[loc, scale]`` of a log-normal prior (``scale > 0``), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 2:
+        raise InputDataError(f"{name} must be (loc, scale) or None, got {value!r}")
+    return [
+        check_float(f"{name} loc", value[0], -1e3),
+        check_float(f"{name} scale", value[1], 0.0, strict=True),
+    ]
 
 
 class GPSurrogate:
@@ -73,6 +86,10 @@ class GPSurrogate:
         Lower bound ``sigma^2_min`` of the noise variance, in standardised units.
     noise_init : float
         Initial noise variance (standardised units; > ``noise_floor``).
+    noise_prior : (float, float), optional
+        ``(loc, scale)`` of a log-normal prior on the noise variance (standardised
+        units), added to the marginal likelihood; BoTorch's default is ``(-4, 1)``.
+        ``None`` (default): no prior, the fit may drive the noise to its floor.
     n_iter : int
         Adam steps at the first fit and at every re-initialisation.
     warm_iter : int
@@ -107,6 +124,7 @@ class GPSurrogate:
         lengthscale: float | None = None,
         noise_floor: float = 1e-4,
         noise_init: float = 0.05,
+        noise_prior: Sequence[float] | None = None,
         n_iter: int = 100,
         warm_iter: int = 20,
         reinit_every: int = 0,
@@ -137,6 +155,7 @@ class GPSurrogate:
             "lengthscale": lengthscale,
             "noise_floor": check_float("noise_floor", noise_floor, 0.0, strict=True),
             "noise_init": check_float("noise_init", noise_init, float(noise_floor), strict=True),
+            "noise_prior": log_normal("noise_prior", noise_prior),
             "n_iter": check_int("n_iter", n_iter, 0),
             "warm_iter": check_int("warm_iter", warm_iter, 0),
             "reinit_every": check_int("reinit_every", reinit_every, 0),
@@ -326,7 +345,7 @@ class GPSurrogate:
         with fork_seed(derive_seed(p["seed"], self.n_fits, key), self.device):
             fmap, dim = self._feature_map(in_shape, int(xt.shape[-1]))
             kernel = self._kernel(dim)
-            module = GPModule(xt, yt, fmap, kernel, p["noise_floor"])
+            module = GPModule(xt, yt, fmap, kernel, p["noise_floor"], p["noise_prior"])
             module.likelihood.noise = p["noise_init"]
         return module.to(device=self.device, dtype=self.dtype)
 

@@ -22,6 +22,7 @@ from botorch.models.gpytorch import GPyTorchModel
 from gpytorch.constraints import GreaterThan
 from gpytorch.distributions import MultivariateNormal
 from gpytorch.kernels import MaternKernel, RBFKernel, ScaleKernel
+from gpytorch.priors import LogNormalPrior
 
 from autoscope.errors import ModelFittingError
 from autoscope.models._training import torch_threads
@@ -39,6 +40,7 @@ def make_kernel(
     nu: float = 2.5,
     lengthscale: float | None = None,
     active_dims: tuple[int, ...] | None = None,
+    outputscale_prior: tuple[float, float] | None = None,
 ) -> ScaleKernel:
     """Return ``ScaleKernel(Matern(nu) or RBF)`` over ``dim`` input dimensions.
 
@@ -55,6 +57,8 @@ def make_kernel(
         Initial lengthscale (gpytorch's default 0.69 otherwise).
     active_dims : tuple of int, optional
         The ``dim`` input columns the kernel reads (all columns otherwise).
+    outputscale_prior : (float, float), optional
+        ``(loc, scale)`` of a log-normal prior on the outputscale.
     """
     n = dim if ard else None
     if kind == "matern":
@@ -63,7 +67,8 @@ def make_kernel(
         base = RBFKernel(ard_num_dims=n, active_dims=active_dims)
     if lengthscale is not None:
         base.lengthscale = lengthscale
-    return ScaleKernel(base)
+    prior = None if outputscale_prior is None else LogNormalPrior(*outputscale_prior)
+    return ScaleKernel(base, outputscale_prior=prior)
 
 
 class GPModule(gpytorch.models.ExactGP, GPyTorchModel):
@@ -84,9 +89,11 @@ class GPModule(gpytorch.models.ExactGP, GPyTorchModel):
         feature_map: torch.nn.Module,
         covar_module: ScaleKernel,
         noise_floor: float,
+        noise_prior: tuple[float, float] | None = None,
     ):
+        prior = None if noise_prior is None else LogNormalPrior(*noise_prior)
         likelihood = gpytorch.likelihoods.GaussianLikelihood(
-            noise_constraint=GreaterThan(noise_floor)
+            noise_prior=prior, noise_constraint=GreaterThan(noise_floor)
         )
         super().__init__(train_x, train_y, likelihood)
         self.feature_map = feature_map

@@ -16,8 +16,6 @@ embedding that keeps distinct structures apart instead of from random weights.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
@@ -86,5 +84,5 @@ def pretrain_extractor(
                 total += float(loss.detach()) * batch.shape[0]
             losses.append(total / n)
     extractor.eval()
-    state = {k: v.detach().cpu().clone() for k, v in copy.deepcopy(extractor.state_dict()).items()}
+    state = {k: v.detach().cpu().clone() for k, v in extractor.state_dict().items()}
     return state, losses

@@ -18,6 +18,7 @@ is reported as ``structure_share``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from gpytorch.kernels import AdditiveKernel, ScaleKernel
 from torch import nn
 
 from autoscope.errors import InputDataError
-from autoscope.models._base import check_float
+from autoscope.models._base import check_float, log_normal
 from autoscope.models._gp import make_kernel
 from autoscope.models.baselines import _box
 from autoscope.models.dkl import DKL
@@ -63,6 +64,10 @@ class SpatialDKL(DKL):
     ----------
     position_lengthscale : float
         Initial lengthscale of the position kernel, as a fraction of the grid extent.
+    position_prior : (float, float), optional
+        ``(loc, scale)`` of a log-normal prior on the outputscales :math:`s_r^2` and
+        :math:`s_x^2` (standardised units). ``None`` (default): none, and the fit may
+        switch the position terms off when the embedding alone interpolates the data.
     interaction : bool
         Add a third term :math:`s_x^2\, k_\nu(g_\theta(x), g_\theta(x'))\, k_\nu(r/S, r'/S)`
         (default): a property set by the structure *and* modulated over the sample by
@@ -95,6 +100,7 @@ class SpatialDKL(DKL):
         self,
         *,
         position_lengthscale: float = 0.1,
+        position_prior: Sequence[float] | None = None,
         interaction: bool = True,
         embedding_dim: int = 4,
         centre: int = 4,
@@ -107,6 +113,7 @@ class SpatialDKL(DKL):
         if not isinstance(interaction, bool):
             raise InputDataError(f"interaction must be True or False, got {interaction!r}")
         self._params["interaction"] = interaction
+        self._params["position_prior"] = log_normal("position_prior", position_prior)
         #: shape of one candidate's features (set by the recommender; flat if unset)
         self.feature_shape: tuple[int, ...] | None = None
         self._lo: np.ndarray | None = None
@@ -145,17 +152,25 @@ class SpatialDKL(DKL):
         p = self._params
         d = dim - 2
 
-        def part(dims: tuple[int, ...], ls: float | None) -> ScaleKernel:
+        def part(dims: tuple[int, ...], ls: float | None, prior=None) -> ScaleKernel:
             return make_kernel(
-                p["kernel"], len(dims), ard=p["ard"], nu=p["nu"], lengthscale=ls, active_dims=dims
+                p["kernel"],
+                len(dims),
+                ard=p["ard"],
+                nu=p["nu"],
+                lengthscale=ls,
+                active_dims=dims,
+                outputscale_prior=prior,
             )
 
-        struct, pos = tuple(range(d)), (d, d + 1)
+        struct, pos, prior = tuple(range(d)), (d, d + 1), p["position_prior"]
         structure = part(struct, p["lengthscale"])
-        position = part(pos, p["position_lengthscale"])
+        position = part(pos, p["position_lengthscale"], prior)
         if not p["interaction"]:
             return structure + position
-        both = part(struct, p["lengthscale"]) * part(pos, p["position_lengthscale"]).base_kernel
+        both = (
+            part(struct, p["lengthscale"], prior) * part(pos, p["position_lengthscale"]).base_kernel
+        )
         return AdditiveKernel(structure, position, both)
 
     @property
