@@ -93,3 +93,42 @@ def test_recommender_runs_an_ensemble_of_spatial_dkls():
     assert rec.config["model"]["params"]["seed"] == 1
     mean, var = rec.predict()
     assert np.isfinite(mean).all() and (var > 0).all()
+
+
+def test_a_committee_of_different_models_reads_its_own_columns():
+    """A spatial DKL and a GP on the position: the GP sees only the last two columns."""
+    from autoscope.models import GPCoords, SpatialDKL
+    from autoscope.recommender import DKLRecommender
+    from autoscope.sim.spm import SPMSample
+
+    members = [{"name": "spatial_dkl", "params": FAST}, "gp_coords"]
+    spec = {"name": "ensemble", "params": {"members": members}}
+    sample = SPMSample(shape=(32, 32), seed=0)
+    rec = DKLRecommender(sample.image, 8, seed=4, model=spec)
+    truth = np.random.default_rng(1).normal(size=len(rec.candidates))
+    for _ in range(12):
+        (p,) = rec.suggest(1)
+        rec.ingest([{"_id": p["_id"], "value": float(truth[p["_id"]])}])
+    assert rec.last_decision["phase"] == "model"
+    ens = rec.model
+    dkl, coords = ens.models[0], ens.models[1].model
+    assert isinstance(dkl, SpatialDKL) and isinstance(coords, GPCoords)
+    assert dkl.params["seed"] == coords.params["seed"] == 4  # both take the ensemble's seed
+    assert ens.spec["params"]["members"][1]["name"] == "gp_coords"
+    assert "seed" not in ens.spec["params"]["members"][1]["params"]
+    assert from_spec(ens.spec).spec == ens.spec
+    # the coordinate member is the GP on the candidates' (row, col), the last two columns
+    x_all = rec._inputs(ens)
+    np.testing.assert_array_equal(x_all[:, -2:], rec.candidates)
+    post = ens.posterior(x_all)
+    mean, var = coords.predict(rec.candidates.astype(np.float32))
+    np.testing.assert_allclose(post.members[1].mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(post.members[1].var, var, rtol=1e-6)
+    assert np.ptp(mean) > 0.01  # it learned something from the positions
+    np.testing.assert_allclose(post.mean, (post.members[0].mean + post.members[1].mean) / 2)
+    own = Ensemble(members=[{"name": "gp_coords", "params": {"seed": 9}}, "gp_coords"], seed=2)
+    assert [m.params["seed"] for m in own.models] == [9, 2]
+    with pytest.raises(InputDataError, match="do not contain"):
+        Ensemble(members=["gp_coords", "dkl"])
+    with pytest.raises(InputDataError, match="2-16 members"):
+        Ensemble(members=["gp_coords"])

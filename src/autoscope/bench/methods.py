@@ -83,6 +83,13 @@ METHODS: dict[str, Method] = {
             "the same, the policy too sees the variance widened by the forecast errors",
             calibration="prequential",
         ),
+        _m(
+            "committee_ei",
+            "committee: spatial DKL + GP on coordinates, EI",
+            {"name": "ensemble", "params": {"members": ["spatial_dkl", "gp_coords"]}},
+            "ei",
+            "equal-weight mixture of the spatial DKL's and a coordinate GP's posteriors",
+        ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),
         _m("dkl_maxvar", "active DKL, max-var", "dkl", "maxvar", "pure exploration"),
         _m(

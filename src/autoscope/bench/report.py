@@ -236,7 +236,14 @@ def _unrelated(summary: dict[str, Any], budget: int) -> list[str]:
         f"- active DKL (EI): {_steps_cell(d, budget)} steps to the top 1 %, map error "
         f"{_f(d['map_error'])}, 95 % coverage {_f(d['coverage95'])};",
     ]
-    for m in ("spatial_dkl_ei", "spatial_dkl_ei_cal", "gp_coords", "random", "raster"):
+    for m in (
+        "spatial_dkl_ei",
+        "spatial_dkl_ei_cal",
+        "committee_ei",
+        "gp_coords",
+        "random",
+        "raster",
+    ):
         if m in rows:
             r = rows[m]
             lines.append(
@@ -250,6 +257,7 @@ def _unrelated(summary: dict[str, Any], budget: int) -> list[str]:
         ("dkl_ei", "DKL"),
         ("spatial_dkl_ei", "the spatial DKL"),
         ("spatial_dkl_ei_cal", "the calibrated spatial DKL"),
+        ("committee_ei", "the committee"),
     ):
         r = rows.get(m)
         if r is None or g is None or not math.isfinite(r["map_error"]):

@@ -73,18 +73,69 @@ class MixturePosterior:
         return MixturePosterior(members)
 
 
+class _Columns:
+    """A member that reads only some input columns (the position of ``features+coords``)."""
+
+    def __init__(self, model: GPSurrogate, columns: slice):
+        self.model, self.columns = model, columns
+
+    def __getattr__(self, name: str) -> Any:  # prepared, spec, structure_share, ...
+        return getattr(self.__dict__["model"], name)
+
+    @property
+    def feature_shape(self) -> tuple[int, ...] | None:
+        return getattr(self.model, "feature_shape", None)
+
+    @feature_shape.setter
+    def feature_shape(self, shape: tuple[int, ...] | None) -> None:
+        self.model.feature_shape = shape
+
+    def prepare(self, x_all: np.ndarray) -> None:
+        self.model.prepare(np.asarray(x_all)[:, self.columns])
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        return self.model.fit(np.asarray(x)[:, self.columns], y)
+
+    def posterior(self, x: np.ndarray, batch_size: int = 4096) -> CandidatePosterior:
+        return self.model.posterior(np.asarray(x)[:, self.columns], batch_size)
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        return self.model.embed(np.asarray(x)[:, self.columns])
+
+
+def _reading(model: GPSurrogate, input_kind: str) -> GPSurrogate:
+    """Return ``model`` fed from inputs of ``input_kind`` (the lead member's)."""
+    if model.input_kind == input_kind:
+        return model
+    if input_kind == "features+coords" and model.input_kind in ("coords", "features"):
+        return _Columns(model, slice(-2, None) if model.input_kind == "coords" else slice(0, -2))
+    raise InputDataError(
+        f"ensemble member {model.name!r} reads {model.input_kind!r} inputs, which the first "
+        f"member's {input_kind!r} inputs do not contain"
+    )
+
+
 class Ensemble(GPSurrogate):
-    """``members`` copies of one model spec, seeded differently, fitted to the same data.
+    """Several models fitted to the same data, whose posteriors form one equal-weight mixture.
+
+    Either ``members`` copies of one spec, seeded differently (a deep ensemble), or a
+    list of different specs: e.g. a spatial DKL and a GP on the coordinates, a committee
+    of a model that reads the structure and one that reads only the position.
 
     Parameters
     ----------
     base : str or dict
-        The members' model spec (``"spatial_dkl"`` by default); its ``seed`` is ignored.
-    members : int
-        ``K`` (2–16). Fitting and prediction cost ``K`` times one member's.
+        The members' model spec (``"spatial_dkl"`` by default) when ``members`` is a
+        number; its ``seed`` is ignored. Unused when ``members`` is a list.
+    members : int or list of (str or dict)
+        ``K`` (2–16) copies of ``base``, or the members' specs (2–16). The first member's
+        ``input_kind`` is the ensemble's; a later member that reads the coordinates, or
+        the features, gets those columns of ``"features+coords"`` inputs. Fitting and
+        prediction cost the sum of the members'.
     seed : int
-        Member ``k`` is seeded ``seed`` for ``k = 0`` (so it is the single model) and
-        a seed derived from ``(seed, k)`` otherwise.
+        Copies: member ``k`` is seeded ``seed`` for ``k = 0`` (so it is the single model)
+        and a seed derived from ``(seed, k)`` otherwise. A list: every member is seeded
+        ``seed`` unless its spec gives its own.
 
     Examples
     --------
@@ -104,19 +155,32 @@ class Ensemble(GPSurrogate):
     def __init__(self, *, base: Any = "spatial_dkl", members: int = 3, seed: int = 0):
         from autoscope import models  # the registry (this module is one of its entries)
 
-        name, params = split_spec(base, "model")
-        if name == self.name:
-            raise InputDataError("an ensemble's base cannot be another ensemble")
-        params = {k: v for k, v in params.items() if k != "seed"}
-        k_members = check_int("members", members, 2, 16)
         seed = check_int("seed", seed, 0)
-        self.models = [
-            models.get(name, **params, seed=seed if k == 0 else derive_seed(seed, 7919, k) % 2**31)
-            for k in range(k_members)
-        ]
-        lead = self.models[0]
-        self._params = {"base": lead.spec, "members": k_members, "seed": seed}
-        self._params["base"]["params"].pop("seed", None)
+        if isinstance(members, list | tuple):
+            if not 2 <= len(members) <= 16:
+                raise InputDataError(f"an ensemble needs 2-16 members, got {len(members)}")
+            specs = [_member_spec(m, seed) for m in members]
+            built = [models.get(name, **params) for name, params in specs]
+            lead = built[0]
+            self.models = [_reading(m, lead.input_kind) for m in built]
+            stored = [m.spec for m in built]
+            for spec, member in zip(stored, members, strict=True):  # the ensemble's seed seeds it
+                if "seed" not in (split_spec(member, "model")[1] or {}):
+                    spec["params"].pop("seed")
+            self._params = {"base": None, "members": stored, "seed": seed}
+        else:
+            name, params = _member_spec(base, seed)
+            params.pop("seed")
+            k_members = check_int("members", members, 2, 16)
+            self.models = [
+                models.get(
+                    name, **params, seed=seed if k == 0 else derive_seed(seed, 7919, k) % 2**31
+                )
+                for k in range(k_members)
+            ]
+            lead = self.models[0]
+            self._params = {"base": lead.spec, "members": k_members, "seed": seed}
+            self._params["base"]["params"].pop("seed", None)
         self.input_kind = lead.input_kind
         self.n_fits = 0
 
@@ -178,3 +242,11 @@ class Ensemble(GPSurrogate):
 
     def __repr__(self) -> str:
         return f"Ensemble(fits={self.n_fits}, {self._params})"
+
+
+def _member_spec(spec: Any, seed: int) -> tuple[str, dict[str, Any]]:
+    """Return a member's ``(name, params)``, seeded ``seed`` unless the spec has a seed."""
+    name, params = split_spec(spec, "model")
+    if name == Ensemble.name:
+        raise InputDataError("an ensemble member cannot be another ensemble")
+    return name, {"seed": seed, **params}
