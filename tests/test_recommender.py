@@ -505,18 +505,21 @@ def test_decision_timings_count_a_fit_done_by_an_earlier_predict():
     assert rec.last_decision["timings"]["train"] == 0.0
 
 
-def test_default_models_image_spatial_features_dkl():
-    """Images get the spatial DKL (decision 0008); bare features keep the patch-only DKL."""
+def test_default_models_image_committee_features_dkl():
+    """Images get the committee of a spatial DKL and a coordinate GP (decisions 0008, 0010);
+    bare features keep the patch-only DKL."""
     rng = np.random.default_rng(0)
     rec = DKLRecommender(rng.normal(size=(20, 20, 3)), patch_size=6, seed=0)
-    assert rec.config["model"]["name"] == "spatial_dkl"
+    assert rec.config["model"]["name"] == "committee"
     ids = [0, 40, 80, 120, 160, 200]
     rec.ingest([{"_id": i, "value": float(i)} for i in ids])
     rec.suggest(1)
-    model = rec.model
-    assert model.name == "spatial_dkl" and model.spec["params"]["interaction"] is True
-    assert model.spec["params"]["embedding_dim"] == 4 and model.spec["params"]["centre"] == 4
-    assert model.embed(rec._inputs(model)).shape == (len(rec.candidates), 4)
+    spatial, coords = rec.model.models
+    assert spatial.name == "spatial_dkl" and coords.name == "gp_coords"
+    assert spatial.params["seed"] == coords.params["seed"] == 0
+    assert spatial.spec["params"]["interaction"] is True
+    assert spatial.spec["params"]["embedding_dim"] == 4 and spatial.spec["params"]["centre"] == 4
+    assert rec.model.embed(rec._inputs(rec.model)).shape == (len(rec.candidates), 4)
     assert 0.0 <= rec.last_decision["structure_share"] <= 1.0
     flat = DKLRecommender.from_features(rng.normal(size=(30, 5)), seed=0)
     flat.ingest([{"_id": i, "value": float(i)} for i in range(5)])

@@ -132,7 +132,7 @@ def dkl_explore(
     patch_size: int = 16,
     seed: int | None = None,
     *,
-    model: str | dict = "spatial_dkl",
+    model: str | dict = "committee",
     calibration: str = "reported",
     stride: int = 1,
     seed_points: list | None = None,
@@ -174,8 +174,10 @@ def dkl_explore(
         Seed of the seed-point draw and of the recommender; drawn from OS
         entropy when omitted and stored in the start document.
     model : str or dict
-        Model name or spec (``autoscope.models``); default ``"spatial_dkl"`` (deep
-        kernel on the patch + kernel on the position), ``"dkl"`` for patch only.
+        Model name or spec (``autoscope.models``); default ``"committee"`` (the
+        spatial DKL, a deep kernel on the patch + kernel on the position, mixed with a
+        GP on the position; decision 0010), ``"spatial_dkl"`` alone, ``"dkl"`` for
+        the patch only.
     calibration : {"reported", "prequential", "none"}
         The recommender's variance calibration (``docs/model.md`` §5): ``"reported"``
         widens the stored maps' uncertainty by the model's forecast errors without

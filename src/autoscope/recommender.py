@@ -65,9 +65,10 @@ class DKLRecommender:
         Seeds the model, the seed points and stochastic policies.
     model : str or dict
         Model name or spec (:mod:`autoscope.models`); a spec without ``seed`` gets
-        the recommender's. Default ``"spatial_dkl"``: the deep kernel on the patch
-        plus a kernel on the position (:class:`~autoscope.models.SpatialDKL`);
-        ``"dkl"`` is the patch-only deep kernel of the papers.
+        the recommender's. Default ``"committee"``: the deep kernel on the patch plus
+        a kernel on the position (:class:`~autoscope.models.SpatialDKL`), mixed with a
+        GP on the position (:class:`~autoscope.models.Committee`, decision 0010);
+        ``"spatial_dkl"`` alone, or ``"dkl"``, the patch-only deep kernel of the papers.
     stride : int
         Spacing of the candidate grid.
     normalize : {"image", "patch", None}
@@ -109,7 +110,7 @@ class DKLRecommender:
         policy: Any = "ei",
         seed: int = 0,
         *,
-        model: Any = "spatial_dkl",
+        model: Any = "committee",
         stride: int = 1,
         normalize: str | None = "image",
         **options: Any,

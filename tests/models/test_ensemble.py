@@ -132,3 +132,35 @@ def test_a_committee_of_different_models_reads_its_own_columns():
         Ensemble(members=["gp_coords", "dkl"])
     with pytest.raises(InputDataError, match="2-16 members"):
         Ensemble(members=["gp_coords"])
+
+
+def test_the_committee_is_that_ensemble_under_its_own_name():
+    """``committee`` makes the same decisions as the equivalent ensemble spec, and reports
+    the spatial member's structure share (the coordinate GP has none)."""
+    from autoscope.models import Committee
+    from autoscope.recommender import DKLRecommender
+    from autoscope.sim.spm import SPMSample
+
+    members = [{"name": "spatial_dkl", "params": FAST}, "gp_coords"]
+    sample = SPMSample(shape=(32, 32), seed=0)
+    truth = np.random.default_rng(1).normal(size=(32 - 7) ** 2)
+    chosen = {}
+    for key, spec in {
+        "committee": {"name": "committee", "params": {"members": members}},
+        "ensemble": {"name": "ensemble", "params": {"members": members}},
+    }.items():
+        rec = DKLRecommender(sample.image, 8, seed=4, model=spec)
+        for _ in range(12):
+            (p,) = rec.suggest(1)
+            rec.ingest([{"_id": p["_id"], "value": float(truth[p["_id"]])}])
+        chosen[key] = [d["_id"] for d in rec.suggest(3)]
+        share = rec.last_decision["structure_share"]
+        assert share == pytest.approx(rec.model.models[0].structure_share) and 0 < share < 1
+    assert chosen["committee"] == chosen["ensemble"]
+    c = Committee()
+    assert c.spec["name"] == "committee" and set(c.spec["params"]) == {"members", "seed"}
+    assert [m["name"] for m in c.spec["params"]["members"]] == ["spatial_dkl", "gp_coords"]
+    assert from_spec(c.spec).spec == c.spec
+    assert np.isnan(Ensemble(members=["gp_coords", "gp_coords"]).structure_share)
+    with pytest.raises(InputDataError, match="list of 2-16 model specs"):
+        Committee(members="spatial_dkl")

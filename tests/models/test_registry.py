@@ -9,7 +9,16 @@ import pytest
 from autoscope import models
 from autoscope.models import GPSurrogate
 
-NAMES = ["dkl", "ensemble", "gp_coords", "pca_gp", "spatial_dkl", "static_dkl", "vae_gp"]
+NAMES = [
+    "committee",
+    "dkl",
+    "ensemble",
+    "gp_coords",
+    "pca_gp",
+    "spatial_dkl",
+    "static_dkl",
+    "vae_gp",
+]
 
 
 def test_available_names():
@@ -35,7 +44,7 @@ def test_from_spec_forms():
 @pytest.mark.parametrize(
     "spec, match",
     [
-        ("gp", "unknown model 'gp'; available: dkl"),
+        ("gp", "unknown model 'gp'; available: committee, dkl"),
         ({"name": "dkl", "params": {"depth": 3}}, "model 'dkl': bad parameters"),
         ({"name": "dkl", "parameters": {}}, "a model spec is"),
         ({"name": "dkl", "params": [1]}, "'params' must be a dict"),

@@ -73,7 +73,8 @@ METHODS: dict[str, Method] = {
             "active spatial DKL, EI",
             "spatial_dkl",
             "ei",
-            "deep kernel on the patch + kernel on the position + their product",
+            "deep kernel on the patch + kernel on the position + their product "
+            "(the default until decision 0010)",
         ),
         _m(
             "spatial_dkl_ei_cal",
@@ -85,10 +86,11 @@ METHODS: dict[str, Method] = {
         ),
         _m(
             "committee_ei",
-            "committee: spatial DKL + GP on coordinates, EI",
-            {"name": "ensemble", "params": {"members": ["spatial_dkl", "gp_coords"]}},
+            "committee (default): spatial DKL + GP on coordinates, EI",
+            "committee",
             "ei",
-            "equal-weight mixture of the spatial DKL's and a coordinate GP's posteriors",
+            "equal-weight mixture of the spatial DKL's and a coordinate GP's posteriors: "
+            "the recommender's default model",
         ),
         _m("dkl_ucb", "active DKL, UCB", "dkl", "ucb", "same model, upper confidence bound"),
         _m("dkl_maxvar", "active DKL, max-var", "dkl", "maxvar", "pure exploration"),

@@ -40,8 +40,11 @@ __all__ = [
     "run_job",
 ]
 
-#: tasks that only time the DKL rows (patch-only and the default spatial model; random for scale)
-LATENCY_TASKS: dict[str, tuple[str, ...]] = {"stem128": ("dkl_ei", "spatial_dkl_ei", "random")}
+#: tasks that only time the DKL rows (patch-only, spatial and the default committee; random for
+#: scale)
+LATENCY_TASKS: dict[str, tuple[str, ...]] = {
+    "stem128": ("dkl_ei", "spatial_dkl_ei", "committee_ei", "random")
+}
 #: methods run on some tasks only: the full-retrain variant (~1 s per decision) is the
 #: warm-start trade-off row, measured where the targets are
 METHOD_TASKS: dict[str, tuple[str, ...]] = {"dkl_ei_full": ("stem", "spm")}

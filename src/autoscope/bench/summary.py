@@ -227,7 +227,7 @@ TARGET_METHODS = {
     "dkl_ei": "active DKL (EI)",
     "spatial_dkl_ei": "spatial DKL (EI)",
     "spatial_dkl_ei_cal": "calibrated spatial DKL (EI)",
-    "committee_ei": "committee of spatial DKL and coordinate GP (EI)",
+    "committee_ei": "committee of spatial DKL and coordinate GP (EI, the default)",
 }
 
 

@@ -16,7 +16,9 @@ name             model                                                  input
 ``vae_gp``       :class:`VAEGP`, GP in a VAE latent space               features
 ``gp_coords``    :class:`GPCoords`, GP on pixel coordinates             coords
 ``ensemble``     :class:`Ensemble`, K differently seeded copies of a    the base's
-                 model as one mixture posterior
+                 model (or different models) as one mixture posterior
+``committee``    :class:`Committee`, spatial DKL + GP on coordinates    features+coords
+                 as one mixture (the image recommender's default)
 ===============  =====================================================  ===============
 
 Examples
@@ -39,6 +41,7 @@ from autoscope.models._base import GPSurrogate
 from autoscope.models._gp import CandidatePosterior
 from autoscope.models._training import torch_threads
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
+from autoscope.models.committee import Committee
 from autoscope.models.dkl import DKL
 from autoscope.models.ensemble import Ensemble, MixturePosterior
 from autoscope.models.spatial import SpatialDKL
@@ -46,6 +49,7 @@ from autoscope.models.vae import VAEGP
 
 __all__ = [
     "DKL",
+    "Committee",
     "Ensemble",
     "MixturePosterior",
     "PCAGP",
@@ -63,7 +67,17 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[GPSurrogate]] = {
-    cls.name: cls for cls in (DKL, SpatialDKL, StaticDKL, PCAGP, VAEGP, GPCoords, Ensemble)
+    cls.name: cls
+    for cls in (
+        DKL,
+        SpatialDKL,
+        StaticDKL,
+        PCAGP,
+        VAEGP,
+        GPCoords,
+        Ensemble,
+        Committee,
+    )
 }
 
 

@@ -207,8 +207,10 @@ class Ensemble(GPSurrogate):
 
     @property
     def structure_share(self) -> float:
-        """The members' mean structure share (NaN for members without one)."""
-        return float(np.mean([getattr(m, "structure_share", np.nan) for m in self.models]))
+        """The mean structure share of the members that have one (NaN if none has one)."""
+        shares = [getattr(m, "structure_share", np.nan) for m in self.models]
+        shares = [s for s in shares if np.isfinite(s)]
+        return float(np.mean(shares)) if shares else float("nan")
 
     # -- the model API ------------------------------------------------------------------------
     def prepare(self, x_all: np.ndarray) -> None:

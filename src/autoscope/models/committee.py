@@ -1,0 +1,56 @@
+"""The image recommender's default model: a spatial DKL and a GP on the position, as one mixture.
+
+A deep kernel fitted to a few dozen points interpolates them with its embedding and
+lets its position terms fade (``docs/model.md`` §3), so where the structure does not
+set the property alone it is confident and wrong. A GP on the pixel coordinates reads
+only the position. Their equal-weight mixture (:class:`~autoscope.models.Ensemble`
+with two different members) searches where the structure says and where the position
+says, and its variance grows where they disagree. On 180 SPM seeds it needs a median
+20 measurements to reach the true top 1 %, where the spatial DKL alone needs 23
+(decision 0010, ``benchmarks/HELDOUT.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autoscope.errors import InputDataError
+from autoscope.models.ensemble import Ensemble
+
+__all__ = ["Committee"]
+
+
+class Committee(Ensemble):
+    """A mixture of different models; by default the spatial DKL and a GP on the coordinates.
+
+    An :class:`~autoscope.models.Ensemble` given a list of members, under its own name.
+
+    Parameters
+    ----------
+    members : sequence of (str or dict)
+        The members' specs (2–16), ``("spatial_dkl", "gp_coords")`` by default. The first
+        member's ``input_kind`` is the committee's; a later member that reads only the
+        coordinates (or only the features) gets those columns.
+    seed : int
+        Seeds every member whose spec has no seed of its own.
+
+    Examples
+    --------
+    >>> from autoscope import models
+    >>> c = models.get("committee")
+    >>> [m["name"] for m in c.spec["params"]["members"]], c.input_kind
+    (['spatial_dkl', 'gp_coords'], 'features+coords')
+    >>> models.from_spec(c.spec).spec == c.spec
+    True
+    """
+
+    name = "committee"
+
+    def __init__(self, *, members: Sequence[Any] = ("spatial_dkl", "gp_coords"), seed: int = 0):
+        if isinstance(members, str) or not isinstance(members, Sequence):
+            raise InputDataError(
+                f"committee members must be a list of 2-16 model specs, got {members!r}"
+            )
+        super().__init__(members=list(members), seed=seed)
+        self._params = {"members": self._params["members"], "seed": self._params["seed"]}
