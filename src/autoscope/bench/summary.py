@@ -224,10 +224,10 @@ def format_steps(x: float, budget: int | None = None) -> str:
 
 #: the methods the targets are checked for, with their label in the target's text
 TARGET_METHODS = {
+    "committee_ei": "the default committee of spatial DKL and coordinate GP (EI)",
     "dkl_ei": "active DKL (EI)",
     "spatial_dkl_ei": "spatial DKL (EI)",
     "spatial_dkl_ei_cal": "calibrated spatial DKL (EI)",
-    "committee_ei": "committee of spatial DKL and coordinate GP (EI, the default)",
 }
 
 
