@@ -234,7 +234,7 @@ def run_job(task_name: str, method_name: str, config: dict[str, Any]) -> dict[st
 
 #: the sources a run's numbers depend on (relative to the package), for the code fingerprint
 _CODE = (
-    "recommender.py",
+    "recommender/*.py",
     "features.py",
     "_*.py",
     "models/*.py",
