@@ -1,20 +1,17 @@
 """Every loop of the real PbTiO3 BEPS grid through every loop scalarizer: no crash, NaN + reason.
 
-Data: pycroscopy/DTMicroscope ``BEPS_PTO_50x50.h5`` (MIT), found in ``$AUTOSCOPE_DATA`` or
-``../shared/data/dtmicroscope`` beside the repository; the tests skip when it is absent.
+Data: pycroscopy/DTMicroscope ``BEPS_PTO_50x50.h5`` (MIT), the copy shipped in
+``autoscope/sim/data/`` (``$AUTOSCOPE_DATA`` may point at another copy).
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autoscope import scalarizers
+from autoscope.sim.replay import BEPS_FILE, data_path
 
-FILE = "BEPS_PTO_50x50.h5"
 LOOP_SPECS = [
     {"name": "loop_area", "params": {}},
     {"name": "loop_height", "params": {}},
@@ -29,19 +26,9 @@ LOOP_SPECS = [
 ]
 
 
-def _find() -> Path | None:
-    env = os.environ.get("AUTOSCOPE_DATA")
-    here = Path(__file__).resolve()
-    candidates = [Path(env) / FILE, Path(env) / "dtmicroscope" / FILE] if env else []
-    candidates.append(here.parents[3] / "shared" / "data" / "dtmicroscope" / FILE)
-    return next((p for p in candidates if p.is_file()), None)
-
-
 @pytest.fixture(scope="module")
 def beps():
-    path = _find()
-    if path is None:
-        pytest.skip(f"{FILE} not available (set AUTOSCOPE_DATA)")
+    path = data_path(BEPS_FILE)
     import h5py
 
     with h5py.File(path, "r") as f:

@@ -1,15 +1,19 @@
-"""Locating and reading the shared PbTiO3 data files (pycroscopy/DTMicroscope, MIT License).
+"""Locating and reading the real PbTiO3 data shipped with autoscope (pycroscopy/DTMicroscope, MIT).
 
 ``BEPS_PTO_50x50.h5`` (a 50×50 grid of 64-point piezoresponse loops) and
-``PTO_Funakubo0001.h5`` (a 256×256 PFM scan) were written with sidpy/pyNSID;
-``h5py`` reads them directly. Keep the licence notice with any copy and cite
-the repository when results use them. :class:`autoscope.sim.replay.ReplaySample`
+``PTO_Funakubo0001.h5`` (a 256×256 PFM scan) ship as package data in
+``autoscope/sim/data/`` together with their MIT licence (``LICENSE``) and a
+``README.md`` giving their origin (pycroscopy/DTMicroscope, commit
+17245ba6df42) and SHA-256 sums. They were written with sidpy/pyNSID; ``h5py``
+reads them directly. Keep the licence notice with any copy and cite the
+repository when results use them. :class:`autoscope.sim.replay.ReplaySample`
 wraps what these functions return.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -17,24 +21,72 @@ from scipy import ndimage as ndi
 
 from autoscope.errors import InputDataError
 
-__all__ = ["BEPS_FILE", "PFM_FILE", "data_path", "despike", "read_beps", "read_pfm"]
+__all__ = [
+    "BEPS_FILE",
+    "PFM_FILE",
+    "data_label",
+    "data_path",
+    "despike",
+    "read_beps",
+    "read_pfm",
+    "shipped_data_dir",
+]
 
 BEPS_FILE = "BEPS_PTO_50x50.h5"
 PFM_FILE = "PTO_Funakubo0001.h5"
+#: Where the shipped copies live, relative to the installed ``autoscope`` package.
+SHIPPED_DIR = "sim/data"
+
+
+def shipped_data_dir() -> Path:
+    """Return the folder of the data files shipped with the package (``autoscope/sim/data``)."""
+    return Path(str(resources.files("autoscope.sim") / "data"))
+
+
+def data_label(path: str | os.PathLike) -> str:
+    """Describe a data file's location for stored metadata, independent of the machine.
+
+    The shipped copy is written as ``autoscope/sim/data/<file>`` (the same on
+    every installation); any other file keeps its absolute path.
+
+    Examples
+    --------
+    >>> data_label(shipped_data_dir() / BEPS_FILE)
+    'autoscope/sim/data/BEPS_PTO_50x50.h5'
+    """
+    p = Path(path)
+    if p.resolve().parent == shipped_data_dir().resolve():
+        return f"autoscope/{SHIPPED_DIR}/{p.name}"
+    return str(p)
 
 
 def data_path(filename: str, path: str | os.PathLike | None = None) -> Path:
-    """Locate a shared data file.
+    """Locate a data file: an explicit path, ``$AUTOSCOPE_DATA``, else the shipped copy.
 
-    Tried in order: ``path`` if given; ``$AUTOSCOPE_DATA/<filename>`` and
-    ``$AUTOSCOPE_DATA/dtmicroscope/<filename>``; ``../shared/data/dtmicroscope/``
-    next to the repository holding this package (a source checkout) and next to
-    the current directory.
+    Tried in order: ``path`` if given (it must exist); ``$AUTOSCOPE_DATA/<filename>``
+    and ``$AUTOSCOPE_DATA/dtmicroscope/<filename>`` if that variable is set; the
+    copy shipped in ``autoscope/sim/data/`` (:func:`shipped_data_dir`).
+
+    Parameters
+    ----------
+    filename : str
+        The file's name, e.g. :data:`BEPS_FILE` or :data:`PFM_FILE`.
+    path : path-like, optional
+        An explicit file, used as is.
+
+    Returns
+    -------
+    pathlib.Path
 
     Raises
     ------
     FileNotFoundError
         Naming every place tried and how to point autoscope at the file.
+
+    Examples
+    --------
+    >>> data_path(BEPS_FILE).name
+    'BEPS_PTO_50x50.h5'
     """
     if path is not None:
         p = Path(path)
@@ -45,11 +97,7 @@ def data_path(filename: str, path: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("AUTOSCOPE_DATA")
     if env:
         tried += [Path(env) / filename, Path(env) / "dtmicroscope" / filename]
-    repo = Path(__file__).resolve().parents[3]
-    tried += [
-        repo.parent / "shared" / "data" / "dtmicroscope" / filename,
-        Path.cwd().parent / "shared" / "data" / "dtmicroscope" / filename,
-    ]
+    tried.append(shipped_data_dir() / filename)
     for p in tried:
         if p.is_file():
             return p

@@ -4,7 +4,7 @@
 sample contract of DESIGN.md §3, so the same plans, devices and benchmarks run
 on it: ``measure`` returns the recorded spectrum (plus optional Gaussian noise),
 ``truth`` applies a scalarizer to every recorded spectrum. Loaders read ``.npz``
-files and the two PbTiO3 files of ``../shared/data/dtmicroscope/``.
+files and the two real PbTiO3 files that ship with autoscope (``autoscope/sim/data/``).
 
 Data licence: ``BEPS_PTO_50x50.h5`` and ``PTO_Funakubo0001.h5`` come from the
 public repository pycroscopy/DTMicroscope (commit 17245ba6df42) under the MIT
@@ -32,14 +32,16 @@ from autoscope.errors import InputDataError
 from autoscope.sim._datafiles import (
     BEPS_FILE,
     PFM_FILE,
+    data_label,
     data_path,
     despike,
     read_beps,
     read_pfm,
+    shipped_data_dir,
 )
 from autoscope.sim.base import BaseSample
 
-__all__ = ["BEPS_FILE", "PFM_FILE", "ReplaySample", "data_path", "despike"]
+__all__ = ["BEPS_FILE", "PFM_FILE", "ReplaySample", "data_path", "despike", "shipped_data_dir"]
 _META_STR = ("axis_units", "axis_name", "spectrum_units", "image_units", "pixel_units")
 
 
@@ -341,7 +343,8 @@ class ReplaySample(BaseSample):
         Parameters
         ----------
         path : path-like, optional
-            The file; default: found by :func:`data_path`.
+            The file; default: found by :func:`data_path` (the copy shipped
+            with autoscope unless ``$AUTOSCOPE_DATA`` points elsewhere).
         despike_threshold : float, optional
             If given, replace single-point spikes (:func:`despike`) before use.
         noise : float
@@ -375,7 +378,7 @@ class ReplaySample(BaseSample):
             default_scalarizer={"name": "loop_area", "params": {}},
             source={
                 "loader": "from_beps",
-                "path": str(p),
+                "path": data_label(p),
                 "despike_threshold": despike_threshold,
                 "n_despiked": n_spikes,
             },
@@ -408,5 +411,5 @@ class ReplaySample(BaseSample):
             image_units="pm, deg, nm",
             pixel_size=1.0 if pixel_size is None else pixel_size,
             pixel_units="px" if pixel_size is None else "nm",
-            source={"loader": "from_pfm", "path": str(p)},
+            source={"loader": "from_pfm", "path": data_label(p)},
         )
