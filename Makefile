@@ -4,13 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint format bench clean
+.PHONY: venv demo test test-fast lint format bench docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	# the CPU build of torch first, so that the torch requirement is already satisfied
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,epics,qserver]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,epics,qserver,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+	$(MAKE) docs
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not server" -x -q
@@ -39,5 +40,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/autoscope bench
 
+# the site, warnings as errors, into docs/_build/html; then every {testcode} snippet of the pages runs
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -d docs/_build/doctrees -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -d docs/_build/doctrees -b doctest docs docs/_build/doctest
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache docs/_build docs/generated

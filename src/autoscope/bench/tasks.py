@@ -5,16 +5,16 @@ the candidate pixels (patch centres, :func:`autoscope.features.candidate_grid`),
 noisy ``measure`` (the sample's noisy spectrum, scalarized) and the noise-free
 ``truth`` at every candidate that the metrics are computed against.
 
-=============  ==============================================================  =======  =====
-name           task                                                            grid     patch
-=============  ==============================================================  =======  =====
-``stem``       STEM-EELS, edge/bulk plasmon peak ratio (``make_sample("stem")``)  64×64    16
-``spm``        SPM hysteresis loops, loop area (``make_sample("spm")``)          64×64    16
-``fourd``      4D-STEM, centre-of-mass magnitude (``make_sample("fourd")``)      64×64    16
-``beps``       replay of the real PbTiO3 BEPS grid, loop area (despiked)       50×50     8
-``unrelated``  STEM image, property a smooth random field independent of it    64×64    16
-``stem128``    ``stem`` on 128×128 (decision-latency check)                    128×128  16
-=============  ==============================================================  =======  =====
+=============  ====================================================================  =======  =====
+name           task                                                                  grid     patch
+=============  ====================================================================  =======  =====
+``stem``       STEM-EELS, edge/bulk plasmon peak ratio (``make_sample("stem")``)     64×64    16
+``spm``        SPM hysteresis loops, loop area (``make_sample("spm")``)              64×64    16
+``fourd``      4D-STEM, centre-of-mass magnitude (``make_sample("fourd")``)          64×64    16
+``beps``       replay of the real PbTiO3 BEPS grid, loop area (despiked)             50×50    8
+``unrelated``  STEM image, property a smooth random field independent of it          64×64    16
+``stem128``    ``stem`` on 128×128 (decision-latency check)                          128×128  16
+=============  ====================================================================  =======  =====
 
 Seeds: for the simulated tasks, ``seed`` is also the sample's seed (each seed is a
 new specimen); ``beps`` is one recorded film, so only the run's randomness changes.

@@ -82,7 +82,7 @@ class PatchCNN(_Flat):
 
 
 class FlatMLP(_Flat):
-    """MLP ``D -> hidden... -> d`` with ReLU and a tanh output; input ``(..., D)``."""
+    """MLP ``D -> hidden layers -> d`` with ReLU and a tanh output; input ``(..., D)``."""
 
     def __init__(self, in_dim: int, d: int, hidden=(64, 32)):
         super().__init__(in_dim, d)

@@ -154,7 +154,7 @@ class BaseSample:
 
         Returns
         -------
-        ndarray, shape (n, *spectrum_shape)
+        ndarray, shape ``(n, *spectrum_shape)``
         """
         h, w = self.shape
         if rows is None and cols is None:

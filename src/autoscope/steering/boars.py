@@ -90,7 +90,7 @@ class BOARS:
     metric : {"cosine", "neg_mse", "ssim"}
         Similarity metric of the scalarizer.
     normalize : {None, "max", "l2"}
-        Scale each voted spectrum by its max |s| or L2 norm before averaging.
+        Scale each voted spectrum by its max ``|s|`` or L2 norm before averaging.
     who : str
         Recorded as the author of the votes and target changes.
     """
