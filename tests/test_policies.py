@@ -228,7 +228,7 @@ def test_bad_specs_raise_value_error_at_build(spec, match):
 
 
 def test_policy_on_predictions_matches_botorch_on_the_dkl_model():
-    """DESIGN §4: BoTorch's analytic EI on the DKL GP (GPyTorchModel mixin) = our policy."""
+    """Checked before: BoTorch's analytic EI on the DKL GP (GPyTorchModel mixin) = our policy."""
     from botorch.acquisition.analytic import LogExpectedImprovement
 
     from autoscope.models import DKL

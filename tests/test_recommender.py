@@ -1,4 +1,4 @@
-"""Tests of autoscope.recommender: the DESIGN §3 contract, masks, stopping, objectives, loops."""
+"""Tests of autoscope.recommender: the public contract, masks, stopping, objectives, loops."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plans validate everything when they are built, before a message exists (STYLE §4)."""
+"""Plans validate everything when they are built, before a message exists."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 r"""A timed reference: an atomai ``dklGPR``-like model, rebuilt and retrained at every step.
 
-atomai 0.8.1 does not import beside CPU torch here (DESIGN.md §4), so this module builds
-the same model from gpytorch and times one decision at a few training-set sizes. Its
-settings follow atomai's ``dklGPR`` defaults as used in the seed lecture:
+atomai 0.8.1 does not import beside CPU torch (PyPI's torchvision is built for CUDA
+torch), so this module builds the same model from gpytorch and times one decision at a
+few training-set sizes. Its settings follow atomai's ``dklGPR`` defaults as used in the
+seed lecture:
 
 .. math:: z = \mathrm{scale}_{[-1,1]}\big(g_\theta(x)\big),\quad
           g_\theta:\ D \to 1000 \to 500 \to 50 \to 2\ \text{(ReLU MLP)},\quad
@@ -33,7 +34,7 @@ from autoscope.bench.tasks import Task
 
 __all__ = ["ATOMAI_SETTINGS", "atomai_like_probe"]
 
-#: What the reference row reproduces (and the numbers measured with atomai itself, DESIGN.md §4).
+#: What the reference row reproduces (and the numbers measured earlier with atomai itself).
 ATOMAI_SETTINGS: dict[str, Any] = {
     "feature_extractor": "MLP D-1000-500-50-2, ReLU, output scaled to [-1, 1]",
     "kernel": "KISS-GP: GridInterpolationKernel(ScaleKernel(RBF, ARD)), grid 50 x 50",
@@ -44,7 +45,7 @@ ATOMAI_SETTINGS: dict[str, Any] = {
     "measured_with_atomai_0.8.1": {
         "cpu_s_per_step": {"10": 1.9, "50": 4.7, "100": 8.5},
         "median_steps_to_top1pct": 10,
-        "note": "DESIGN.md section 4: one synthetic 64x64 task, 1,024 candidates, 2 cores",
+        "note": "one synthetic 64x64 task, 1,024 candidates, 2 cores",
     },
 }
 

@@ -305,12 +305,13 @@ def _reference(summary: dict[str, Any]) -> list[str]:
     out = [
         "## Reference: an atomai `dklGPR`-like model (timed only)",
         "",
-        "atomai 0.8.1 does not import beside CPU torch here (DESIGN.md §4); its settings — "
+        "atomai 0.8.1 does not import beside CPU torch (PyPI's torchvision is built for "
+        "CUDA torch); its settings — "
         f"{ATOMAI_SETTINGS['feature_extractor']}; {ATOMAI_SETTINGS['kernel']}; "
         f"{ATOMAI_SETTINGS['training']}; {ATOMAI_SETTINGS['epochs_per_step']} epochs per step; "
         "rebuilt every step; float64 — were rebuilt from gpytorch and one decision "
         f"(build + train + predict all + EI) timed on `{task}` (seed 0). The atomai column is "
-        "from DESIGN.md §4 (atomai itself, earlier, 1,024 candidates).",
+        "measured earlier with atomai itself (1,024 candidates).",
         "",
     ]
     rows = []

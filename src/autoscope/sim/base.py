@@ -4,7 +4,7 @@ A sample is a specimen with a structural image and a spectrum at every pixel.
 Subclasses compute noise-free spectra for many pixels at once
 (:meth:`BaseSample._spectra_at`) and add measurement noise
 (:meth:`BaseSample._add_noise`); this base class supplies bounds checks, the
-``measure``/``spectrum``/``truth`` contract of DESIGN.md §3, chunked whole-grid
+``measure``/``spectrum``/``truth`` contract (``autoscope.protocols.Sample``), chunked whole-grid
 evaluation and a JSON description for run metadata.
 """
 

@@ -1,7 +1,7 @@
 """A sample made of recorded arrays: a structural image plus a grid of spectra and its axis.
 
 :class:`ReplaySample` plays back real (or previously simulated) data through the
-sample contract of DESIGN.md §3, so the same plans, devices and benchmarks run
+sample contract (``autoscope.protocols.Sample``), so the same plans, devices and benchmarks run
 on it: ``measure`` returns the recorded spectrum (plus optional Gaussian noise),
 ``truth`` applies a scalarizer to every recorded spectrum. Loaders read ``.npz``
 files and the two real PbTiO3 files that ship with autoscope (``autoscope/sim/data/``).
