@@ -6,6 +6,8 @@ The build itself (``make docs``: Sphinx ``-W`` for HTML, then the doctest builde
 
 from __future__ import annotations
 
+import ast
+import importlib
 import importlib.util
 import re
 import sys
@@ -113,3 +115,32 @@ def test_docs_extra_is_declared_and_pinned():
         assert re.search(rf"^{name}==\d", pins, flags=re.M | re.I), name
     makefile = (ROOT / "Makefile").read_text()
     assert "sphinx-build -W" in makefile and "-b doctest" in makefile
+
+
+def _python_blocks():
+    for path in [ROOT / "README.md", *PAGES]:
+        text = path.read_text()
+        for m in re.finditer(r"^```(python|\{testcode\})\n(.*?)^```", text, flags=re.S | re.M):
+            line = text[: m.start()].count("\n") + 1
+            yield pytest.param(m.group(2), id=f"{path.relative_to(ROOT)}:{line}")
+
+
+@pytest.mark.parametrize("code", list(_python_blocks()))
+def test_python_blocks_compile_and_import_what_exists(code):
+    """Every Python block parses, and every autoscope name it imports exists.
+
+    Blocks that need a running experiment or a server are shown, not run; this catches their
+    syntax errors and renamed APIs. ``{testcode}`` blocks also run in full in ``make docs``.
+    """
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autoscope"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(
+                    f"{node.module}.{alias.name}"
+                ), f"{node.module} has no {alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("autoscope"):
+                    importlib.import_module(alias.name)
