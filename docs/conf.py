@@ -38,6 +38,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "autoscope_cli",
+    "autoscope_examples",
     "repo_links",
 ]
 
