@@ -41,7 +41,9 @@ bench: $(STAMP)
 	$(BIN)/autoscope bench
 
 # the site, warnings as errors, into docs/_build/html; then every {testcode} snippet of the pages runs
+# (from scratch: API pages left over from renamed modules would otherwise fail the -W build)
 docs: $(STAMP)
+	rm -rf docs/_build docs/generated
 	$(BIN)/sphinx-build -W --keep-going -q -d docs/_build/doctrees -b html docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -q -d docs/_build/doctrees -b doctest docs docs/_build/doctest
 
