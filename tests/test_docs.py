@@ -144,3 +144,12 @@ def test_python_blocks_compile_and_import_what_exists(code):
             for alias in node.names:
                 if alias.name.startswith("autoscope"):
                     importlib.import_module(alias.name)
+
+
+def test_readme_links_to_files_that_exist():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if "://" not in t]
+    assert "docs/index.md" in local
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert missing == [], f"README links to missing files: {missing}"
