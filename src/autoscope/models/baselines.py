@@ -21,6 +21,7 @@ import numpy as np
 
 from autoscope.errors import InputDataError, ModelFittingError
 from autoscope.models._base import _FIT_ERRORS, GPSurrogate, check_int
+from autoscope.models._registry import register
 from autoscope.models.dkl import DKL
 
 __all__ = ["GPCoords", "PCAGP", "StaticDKL", "pca"]
@@ -196,3 +197,8 @@ class StaticDKL(DKL):
 
     def _needs_reinit(self, in_shape):
         return self.module is None or self._in_shape != in_shape
+
+
+register(GPCoords.name, GPCoords)
+register(PCAGP.name, PCAGP)
+register(StaticDKL.name, StaticDKL)

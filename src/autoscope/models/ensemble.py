@@ -25,6 +25,8 @@ from autoscope._specs import split_spec
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate, check_int
 from autoscope.models._gp import CandidatePosterior
+from autoscope.models._registry import get as build_model
+from autoscope.models._registry import register
 from autoscope.models._training import derive_seed
 
 __all__ = ["Ensemble", "MixturePosterior"]
@@ -153,14 +155,12 @@ class Ensemble(GPSurrogate):
     name = "ensemble"
 
     def __init__(self, *, base: Any = "spatial_dkl", members: int = 3, seed: int = 0):
-        from autoscope import models  # the registry (this module is one of its entries)
-
         seed = check_int("seed", seed, 0)
         if isinstance(members, list | tuple):
             if not 2 <= len(members) <= 16:
                 raise InputDataError(f"an ensemble needs 2-16 members, got {len(members)}")
             specs = [_member_spec(m, seed) for m in members]
-            built = [models.get(name, **params) for name, params in specs]
+            built = [build_model(name, **params) for name, params in specs]
             lead = built[0]
             self.models = [_reading(m, lead.input_kind) for m in built]
             stored = [m.spec for m in built]
@@ -173,7 +173,7 @@ class Ensemble(GPSurrogate):
             params.pop("seed")
             k_members = check_int("members", members, 2, 16)
             self.models = [
-                models.get(
+                build_model(
                     name, **params, seed=seed if k == 0 else derive_seed(seed, 7919, k) % 2**31
                 )
                 for k in range(k_members)
@@ -252,3 +252,6 @@ def _member_spec(spec: Any, seed: int) -> tuple[str, dict[str, Any]]:
     if name == Ensemble.name:
         raise InputDataError("an ensemble member cannot be another ensemble")
     return name, {"seed": seed, **params}
+
+
+register(Ensemble.name, Ensemble)

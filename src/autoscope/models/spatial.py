@@ -29,6 +29,7 @@ from torch import nn
 from autoscope.errors import InputDataError
 from autoscope.models._base import check_float, log_normal
 from autoscope.models._gp import make_kernel
+from autoscope.models._registry import register
 from autoscope.models.baselines import _box
 from autoscope.models.dkl import DKL
 
@@ -190,3 +191,6 @@ def _outputscale(kernel: Any) -> float:
     """Return the outputscale of a ``ScaleKernel`` or of a product led by one."""
     k = kernel if isinstance(kernel, ScaleKernel) else kernel.kernels[0]
     return float(k.outputscale.detach())
+
+
+register(SpatialDKL.name, SpatialDKL)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._registry import register
 from autoscope.models._training import derive_seed, fork_seed
 
 __all__ = ["VAE", "VAEGP", "train_vae"]
@@ -173,3 +174,6 @@ class VAEGP(GPSurrogate):
     def latent(self, x: np.ndarray) -> np.ndarray:
         """Return the (unscaled) VAE encoder means of ``x`` (N, ...), shape (N, k)."""
         return self._latent(np.asarray(x))
+
+
+register(VAEGP.name, VAEGP)
