@@ -147,14 +147,10 @@ class ExperimentTrace:
         kind, params = desc.get("kind"), dict(desc.get("params") or {})
         shape = tuple(desc.get("shape") or ())
         seed = desc.get("seed")
-        if kind in ("stem", "spm", "fourd"):
+        if kind in ("stem", "spm", "fourd", "tiny"):
             from autoscope.sim import make_sample
 
             return make_sample(kind, shape=shape, seed=seed, **params)
-        if kind == "tiny":
-            from autoscope.testing import TinySample
-
-            return TinySample(shape=shape, seed=seed, **params)
         return None
 
 

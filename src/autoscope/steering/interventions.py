@@ -112,9 +112,9 @@ def replace_values(rec: Any, values: Any) -> None:
     """Replace the values of every point the recommender ingested, in ``rec.measured_ids`` order.
 
     Uses the recommender's public ``replace_values(values)``
-    (:meth:`autoscope.recommender.DKLRecommender.replace_values`), or the
-    ``ingested`` dicts of :class:`autoscope.testing.FakeRecommender`. The model is
-    kept; it refits at the next decision.
+    (:meth:`autoscope.recommender.DKLRecommender.replace_values`; the fakes of
+    :mod:`autoscope.testing` have it too). The model is kept; it refits at the
+    next decision.
 
     Raises
     ------
@@ -125,13 +125,7 @@ def replace_values(rec: Any, values: Any) -> None:
     n = len(rec.measured_ids)
     if values.shape != (n,):
         raise InputDataError(f"need {n} values (one per ingested point), got shape {values.shape}")
-    if callable(getattr(rec, "replace_values", None)):
-        rec.replace_values(values)
-    elif isinstance(getattr(rec, "ingested", None), list):  # autoscope.testing.FakeRecommender
-        for p, v in zip(rec.ingested, values, strict=True):
-            p["value"] = float(v)
-    else:
-        raise InputDataError(f"{type(rec).__name__} cannot replace its ingested values")
+    _method(rec, "replace_values")(values)
 
 
 def _rescalarize(rec: Any, state: RunState, spec: dict) -> dict[str, Any]:
