@@ -99,9 +99,9 @@ def _sim(kind: str) -> Callable[[int, int], tuple[BaseSample, dict]]:
 
 
 def _beps(seed: int, shape: int) -> tuple[BaseSample, dict]:
-    from autoscope.sim.replay import ReplaySample
+    from autoscope.sim.recorded import RecordedSample
 
-    sample = ReplaySample.from_beps(despike_threshold=10.0)
+    sample = RecordedSample.from_beps(despike_threshold=10.0)
     return sample, sample.default_scalarizer
 
 
@@ -128,13 +128,13 @@ def smooth_field(shape: tuple[int, int], sigma: float, rng: np.random.Generator)
 
 def _unrelated(seed: int, shape: int) -> tuple[BaseSample, dict]:
     """STEM image; the 'spectrum' is flat at a level from a field independent of the image."""
-    from autoscope.sim.replay import ReplaySample
+    from autoscope.sim.recorded import RecordedSample
 
     stem = make_sample("stem", shape=(shape, shape), seed=seed)
     sigma = shape / 12.0
     level = smooth_field((shape, shape), sigma, np.random.default_rng([seed, 77]))
     axis = np.linspace(0.0, 1.0, 8)
-    sample = ReplaySample(
+    sample = RecordedSample(
         stem.image,
         np.repeat(level[:, :, None], axis.size, axis=2),
         axis,

@@ -3,7 +3,7 @@
 ``BEPS_PTO_50x50.h5`` (a 50×50 grid of 64-point piezoresponse loops) and
 ``PTO_Funakubo0001.h5`` (a 256×256 PFM scan) were written with sidpy/pyNSID;
 ``h5py`` reads them directly. Keep the licence notice with any copy and cite
-the repository when results use them. :class:`autoscope.sim.replay.ReplaySample`
+the repository when results use them. :class:`autoscope.sim.recorded.RecordedSample`
 wraps what these functions return.
 """
 
