@@ -33,6 +33,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
+from bluesky.utils import MsgGenerator
 
 from autoscope._calibration import ForecastCalibration
 from autoscope._dkl_loop import dkl_loop
@@ -81,7 +82,7 @@ def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
 
 
 @_is_plan
-def acquire_structure(microscope: Any, *, md: dict | None = None):
+def acquire_structure(microscope: Any, *, md: dict | None = None) -> MsgGenerator:
     """Acquire the structural image alone, as a run with one ``structure`` event.
 
     Parameters
@@ -113,10 +114,10 @@ def acquire_structure(microscope: Any, *, md: dict | None = None):
     return _structure_plan(microscope, _md)
 
 
-def _structure_plan(microscope: Any, md: dict):
+def _structure_plan(microscope: Any, md: dict) -> MsgGenerator:
     @bpp.stage_decorator([microscope.structure])
     @bpp.run_decorator(md=md)
-    def inner():
+    def inner() -> MsgGenerator:
         yield from acquire_image(microscope)
 
     return (yield from inner())
@@ -140,7 +141,7 @@ def dkl_explore(
     map_every: int = 1,
     steering: Any = None,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
 
     Acquire the structural image and build the recommender on its patches;
@@ -257,7 +258,7 @@ def dkl_explore(
 
 
 # -- baselines ----------------------------------------------------------------------------------
-def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
+def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict) -> MsgGenerator:
     """Run a fixed-order baseline: ``choose(image) -> (ids, reason)`` picks the points."""
     n_cand = len(s.candidates)
     point, geometry, decision = (
@@ -269,7 +270,7 @@ def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
 
     @bpp.stage_decorator([s.microscope])
     @run_outcome_decorator(md=md, outcome=outcome)
-    def inner():
+    def inner() -> MsgGenerator:
         image = yield from acquire_image(s.microscope, lambda _: s.geometry(geometry))
         if image is None:
             return
@@ -300,7 +301,7 @@ def raster_spectra(
     stride: int | None = None,
     *,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure on a serpentine raster over the candidate grid (baseline).
 
     Parameters
@@ -338,7 +339,7 @@ def random_spectra(
     seed: int | None = None,
     *,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure at ``budget`` distinct candidates drawn uniformly at random (baseline).
 
     Parameters are as in :func:`dkl_explore`; ``seed`` seeds the draw
@@ -374,7 +375,7 @@ def direct_spectra(
     min_distance: int = 2,
     invert: bool = False,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure at objects found in the structural image, strongest first (direct mode).
 
     Objects (atom columns, particles, walls) are found by

@@ -6,12 +6,15 @@ Each function takes a result of :mod:`autoscope.replay` and returns a new Figure
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from autoscope.replay._common import candidate_map, pca_embed
+
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
 
 __all__ = [
     "best_channel_figure",
@@ -36,7 +39,7 @@ def _grid_image(ax: Any, candidates: np.ndarray, values: Any, title: str, cmap: 
     return im
 
 
-def counterfactual_figure(result: Any, trace: Any = None) -> Figure:
+def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> Figure:
     """Actual vs counterfactual choices, rank of the actual point, values, last mean map.
 
     Parameters

@@ -48,6 +48,7 @@ import numpy as np
 
 from autoscope import policies, scalarizers
 from autoscope.errors import InputDataError
+from autoscope.protocols import CandidateRecommender
 from autoscope.steering.layers import compose_policy, policy_layers
 from autoscope.steering.records import (
     KINDS,
@@ -108,7 +109,7 @@ class RunState:
         return v if math.isfinite(v) else float("nan")
 
 
-def replace_values(rec: Any, values: Any) -> None:
+def replace_values(rec: CandidateRecommender, values: Any) -> None:
     """Replace the values of every point the recommender ingested, in ``rec.measured_ids`` order.
 
     Uses the recommender's public ``replace_values(values)``
@@ -128,7 +129,7 @@ def replace_values(rec: Any, values: Any) -> None:
     _method(rec, "replace_values")(values)
 
 
-def _rescalarize(rec: Any, state: RunState, spec: dict) -> dict[str, Any]:
+def _rescalarize(rec: CandidateRecommender, state: RunState, spec: dict) -> dict[str, Any]:
     if state is None or state.axis is None or len(state.spectra) != len(state.measured):
         raise InputDataError("scalarizer: re-scalarizing needs the run's spectra and axis")
     sc = scalarizers.from_spec(spec)
@@ -161,14 +162,18 @@ def _method(rec: Any, name: str) -> Any:
     return m
 
 
-def _n_excluded(rec: Any) -> int | None:
+def _n_excluded(rec: CandidateRecommender) -> int | None:
     config = getattr(rec, "config", None)
     ex = config.get("excluded") if isinstance(config, Mapping) else None
     return None if ex is None else len(ex)
 
 
 def apply_intervention(
-    rec: Any, record: Mapping[str, Any], state: RunState | None = None, *, step: int | None = None
+    rec: CandidateRecommender,
+    record: Mapping[str, Any],
+    state: RunState | None = None,
+    *,
+    step: int | None = None,
 ) -> dict[str, Any]:
     """Apply one intervention to a recommender (and the plan's state) at a step boundary.
 
