@@ -42,6 +42,10 @@ class _Flat(nn.Module):
         super().__init__()
         self.in_dim, self.out_dim = in_dim, out_dim
 
+    def _net(self, x: torch.Tensor) -> torch.Tensor:
+        """Map flat inputs ``(n, in_dim)`` to ``(n, out_dim)`` (the subclass's network)."""
+        raise NotImplementedError
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
         return self._net(x.reshape(-1, self.in_dim)).reshape(*lead, self.out_dim)

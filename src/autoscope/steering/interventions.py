@@ -129,7 +129,7 @@ def replace_values(rec: CandidateRecommender, values: Any) -> None:
     _method(rec, "replace_values")(values)
 
 
-def _rescalarize(rec: CandidateRecommender, state: RunState, spec: dict) -> dict[str, Any]:
+def _rescalarize(rec: CandidateRecommender, state: RunState | None, spec: dict) -> dict[str, Any]:
     if state is None or state.axis is None or len(state.spectra) != len(state.measured):
         raise InputDataError("scalarizer: re-scalarizing needs the run's spectra and axis")
     sc = scalarizers.from_spec(spec)
@@ -208,7 +208,7 @@ def apply_intervention(
         return r
     kind, p = r["kind"], check_params(r["kind"], r.get("params") or {})
     step = r.get("step") if step is None else step
-    out = {k: r[k] for k in ("seq", "kind", "who", "time") if k in r}
+    out: dict[str, Any] = {k: r[k] for k in ("seq", "kind", "who", "time") if k in r}
     out.update(params=jsonable(p), step=None if step is None else int(step))
     cand = np.asarray(rec.candidates)
 
@@ -278,11 +278,11 @@ def apply_intervention(
             state.stop = reason
         out.update(old=old_s, new=reason)
     else:  # force
-        ids = [q if isinstance(q, int) else nearest_ids([q], cand)[0] for q in p["points"]]
-        if any(not 0 <= i < len(cand) for i in ids):
-            raise InputDataError(f"force: ids must lie in [0, {len(cand)}), got {ids}")
+        forced = [q if isinstance(q, int) else nearest_ids([q], cand)[0] for q in p["points"]]
+        if any(not 0 <= i < len(cand) for i in forced):
+            raise InputDataError(f"force: ids must lie in [0, {len(cand)}), got {forced}")
         old_f = None if state is None else list(state.forced)
         if state is not None:
-            state.forced.extend(ids)
-        out.update(old=old_f, new=ids if state is None else list(state.forced))
+            state.forced.extend(forced)
+        out.update(old=old_f, new=forced if state is None else list(state.forced))
     return jsonable(out)
