@@ -249,9 +249,11 @@ def dkl_loop(
                 m = maps(rec, n_cand, step - len(seed_ids), map_every)
                 if forced is not None:  # direct operation: still ask the model, then override
                     fields = force_decision(rec, s.rng, n_cand, state, *forced)
-                elif (fields := decide(rec, s.rng, n_cand, state)) is None:
+                elif (decided := decide(rec, s.rng, n_cand, state)) is None:
                     reason = "no recommendation"
                     continue
+                else:
+                    fields = decided
                 fields.update(m)
                 yield from record_decision(decision, n_cand, step=step, **fields)
                 yield from bps.checkpoint()

@@ -392,7 +392,7 @@ def run_outcome_wrapper(
 
     def except_plan(e) -> MsgGenerator:
         if isinstance(e, RunEngineControlException):
-            yield from bps.close_run(exit_status=e.exit_status)
+            yield from bps.close_run(exit_status=e.exit_status)  # type: ignore[attr-defined]
         else:
             yield from bps.close_run(exit_status="fail", reason=str(e))
 

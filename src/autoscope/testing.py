@@ -28,7 +28,7 @@ import copy
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -255,7 +255,7 @@ def _events_by_stream(documents: Iterable[tuple[str, dict[str, Any]]]) -> dict[s
         elif name == "event":
             events[streams[doc["descriptor"]]].append(doc)
         elif name == "event_page":
-            events[streams[doc["descriptor"]]].extend(unpack_event_page(doc))
+            events[streams[doc["descriptor"]]].extend(unpack_event_page(cast(Any, doc)))
     return {k: sorted(v, key=lambda e: e["seq_num"]) for k, v in events.items()}
 
 

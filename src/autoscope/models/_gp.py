@@ -169,7 +169,7 @@ class CandidatePosterior:
             raise ModelFittingError("this posterior carries no cross-covariances (mean/var only)")
         return self._z, self._v, self._kernel
 
-    def cross_cov(self, idx: Sequence[int]) -> np.ndarray:
+    def cross_cov(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Posterior covariance between every candidate and candidates ``idx``.
 
         Returns
@@ -193,7 +193,7 @@ class CandidatePosterior:
         )
 
     def joint_sample(
-        self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
+        self, idx: Sequence[int] | np.ndarray, rng: np.random.Generator, n_samples: int = 1
     ) -> np.ndarray:
         """Draw joint samples of the latent function at candidates ``idx``.
 

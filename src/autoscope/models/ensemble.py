@@ -48,7 +48,7 @@ class MixturePosterior:
         self.var = np.stack([m.var for m in self.members]).mean(axis=0) + self._means.var(axis=0)
         self.noise = float(np.mean([m.noise for m in self.members]))
 
-    def cross_cov(self, idx: Sequence[int]) -> np.ndarray:
+    def cross_cov(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Mixture covariance between every candidate and candidates ``idx``, (N, len(idx))."""
         cols = np.asarray(idx, dtype=np.int64)
         within = np.mean([m.cross_cov(idx) for m in self.members], axis=0)
@@ -56,7 +56,7 @@ class MixturePosterior:
         return within + dev.T @ dev[:, cols] / len(self.members)
 
     def joint_sample(
-        self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
+        self, idx: Sequence[int] | np.ndarray, rng: np.random.Generator, n_samples: int = 1
     ) -> np.ndarray:
         """Draw joint samples at ``idx``: each from a member chosen uniformly, (n, len(idx))."""
         which = rng.integers(len(self.members), size=n_samples)

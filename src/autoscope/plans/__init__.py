@@ -108,7 +108,10 @@ def acquire_structure(microscope: Any, *, md: dict | None = None) -> MsgGenerato
         )
     if md is not None and not isinstance(md, dict):
         raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
-    _md = {"plan_name": "acquire_structure", "plan_args": {"microscope": microscope.name}}
+    _md: dict[str, Any] = {
+        "plan_name": "acquire_structure",
+        "plan_args": {"microscope": microscope.name},
+    }
     _md.update(num_points=1, autoscope={"plan": "acquire_structure"})
     _md.update(md or {})
     return _structure_plan(microscope, _md)
@@ -420,7 +423,11 @@ def direct_spectra(
             f"need threshold <= 1 and max_sigma >= min_sigma, got {threshold}, {max_sigma}"
         )
     min_distance = check_int("min_distance", min_distance, 1)
-    params = {"threshold": threshold, "min_sigma": min_sigma, "max_sigma": max_sigma}
+    params: dict[str, Any] = {
+        "threshold": threshold,
+        "min_sigma": min_sigma,
+        "max_sigma": max_sigma,
+    }
     params.update(min_distance=min_distance, invert=bool(invert))
     s.plan_args.update(detector=detector, seed=None, **params)
     s.ns.update(detector={"name": detector, "params": params}, seed=None)

@@ -258,7 +258,10 @@ def _score_subsets(patches, picked, names, top, ids, y, n_folds, n_start, n_comp
                 scores = _score_gp(z[ids] / s1, y, n_folds, n_start)
             else:
                 scores = _score_model(model, x_all[ids], y, n_folds)
-            row = {"channels": tuple(names[i] for i in subset), "indices": tuple(subset)}
+            row: dict[str, Any] = {
+                "channels": tuple(names[i] for i in subset),
+                "indices": tuple(subset),
+            }
             row.update(n=int(len(y)), **scores)
             rows.append(row)
     return rows

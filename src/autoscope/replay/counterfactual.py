@@ -308,7 +308,7 @@ def counterfactual(
         replay.measure(ids[step], values[step])
 
     rows: list[dict[str, Any]] = []
-    maps: dict[str, list[np.ndarray]] = {"steps": [], "mean": [], "std": [], "acq": []}
+    maps: dict[str, list[Any]] = {"steps": [], "mean": [], "std": [], "acq": []}
     for t, dec in enumerate(decisions):
         step = int(dec.get("step", n_seed + t))
         if step >= len(ids):

@@ -6,7 +6,7 @@ Each function takes a result of :mod:`autoscope.replay` and returns a new Figure
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -173,7 +173,7 @@ def feature_space_figure(result: Any) -> Figure:
     """
     dkl = result.dkl_embedding is not None and result.dkl_embedding.shape[1] >= 1
     fig = Figure(figsize=(10 if dkl else 5.5, 4.8), layout="constrained")
-    axs = np.atleast_1d(fig.subplots(1, 2 if dkl else 1))
+    axs = np.atleast_1d(cast(Any, fig.subplots(1, 2 if dkl else 1)))
     _trajectory(fig, axs[0], result.embedding, result, f"{result.method.upper()} of all patches")
     if dkl:
         emb, title = result.dkl_embedding, "the run's DKL embedding (end of run)"

@@ -191,7 +191,7 @@ def last_map(trace: ExperimentTrace, key: str) -> tuple[np.ndarray | None, int |
     if arr is None:
         return None, None
     arr = np.asarray(arr, dtype=float)
-    stored = np.flatnonzero(np.isfinite(arr).any(axis=1)) if arr.ndim == 2 else []
+    stored = np.flatnonzero(np.isfinite(arr).any(axis=1)) if arr.ndim == 2 else np.empty(0, int)
     if len(stored) == 0:
         return None, None
     return arr[stored[-1]], int(stored[-1])

@@ -160,8 +160,9 @@ def summarize(
     n_cand = int(np.asarray(trace.candidates).shape[0])
     ids = np.asarray(trace.measured_ids, dtype=int)
     vals = np.asarray(trace.values, dtype=float)
-    lat = [d.get("t_total") for d in trace.decisions if d.get("t_total") is not None]
-    lat = np.asarray(lat, dtype=float)
+    lat = np.asarray(
+        [d.get("t_total") for d in trace.decisions if d.get("t_total") is not None], dtype=float
+    )
     lat = lat[np.isfinite(lat)]
     specs = dict(trace.specs or {})
     s: dict[str, Any] = {

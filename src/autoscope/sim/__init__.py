@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from autoscope.errors import InputDataError
@@ -48,6 +49,7 @@ def make_sample(
     ValueError
         Unknown kind, bad shape or bad parameters.
     """
+    cls: Callable[..., BaseSample]
     if kind == "stem":
         from autoscope.sim.stem import STEMSample as cls
     elif kind == "spm":

@@ -225,7 +225,10 @@ def apply_intervention(
             if state is not None:  # the latest choice wins over a scheduled switch back
                 back = core if state.revert is None else state.revert["spec"]
                 temporary = p["steps"] and step is not None and not p["revert"]
-                state.revert = {"at": int(step) + p["steps"], "spec": back} if temporary else None
+                if temporary and step is not None:  # temporary implies a step
+                    state.revert = {"at": int(step) + p["steps"], "spec": back}
+                else:
+                    state.revert = None
             core = p["spec"]
         elif kind == "costs":
             cost = dict(cost or {"travel_weight": 0.0, "dwell_weight": 0.0, "normalize": True})
