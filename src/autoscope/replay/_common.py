@@ -15,6 +15,7 @@ import numpy as np
 from autoscope.errors import InputDataError
 
 if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
     from autoscope.trace import ExperimentTrace
 
 __all__ = [
@@ -90,7 +91,7 @@ def recommender_config(trace: ExperimentTrace) -> dict[str, Any]:
     return copy.deepcopy(dict(config))
 
 
-def build_recommender(trace: ExperimentTrace, config: Mapping[str, Any]) -> Any:
+def build_recommender(trace: ExperimentTrace, config: Mapping[str, Any]) -> DKLRecommender:
     """Rebuild the recommender exactly as the plan did: ``DKLRecommender(image, **config)``."""
     from autoscope.recommender import DKLRecommender
 

@@ -52,6 +52,7 @@ from autoscope.replay._common import (
 from autoscope.replay._walk import PlanWalk
 
 if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
     from autoscope.trace import ExperimentTrace
 
 __all__ = ["CounterfactualResult", "counterfactual"]
@@ -136,7 +137,7 @@ class CounterfactualResult:
     final_std: np.ndarray | None = None
     run_scalarizer: dict[str, Any] = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False)
-    recommender: Any = field(default=None, repr=False)
+    recommender: DKLRecommender | None = field(default=None, repr=False)
 
     @property
     def n_decisions(self) -> int:

@@ -33,6 +33,7 @@ from autoscope.errors import InputDataError
 from autoscope.replay._common import check_trace, pca_embed
 
 if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
     from autoscope.trace import ExperimentTrace
 
 __all__ = ["FeatureSpaceResult", "embed_patches", "feature_space"]
@@ -174,7 +175,7 @@ def feature_space(
     method: str = "vae",
     *,
     dkl: bool = True,
-    recommender: Any = None,
+    recommender: DKLRecommender | None = None,
     normalize: str | None = "image",
     seed: int = 0,
     epochs: int = 40,
