@@ -6,10 +6,8 @@ on it: ``measure`` returns the recorded spectrum (plus optional Gaussian noise),
 ``truth`` applies a scalarizer to every recorded spectrum. Loaders read ``.npz``
 files and the two PbTiO3 files located by :func:`data_path`.
 
-This module was called ``autoscope.sim.replay`` and the class ``ReplaySample``;
-both names still work (``autoscope.sim.replay`` re-exports this module, with
-``ReplaySample`` as an alias of :class:`RecordedSample`). "Replay" now means
-only the post-hoc analysis of stored runs (:mod:`autoscope.replay`).
+Formerly ``autoscope.sim.replay.ReplaySample``, which still works (an alias); "replay"
+now means only the analysis of stored runs (:mod:`autoscope.replay`).
 
 Data licence: ``BEPS_PTO_50x50.h5`` and ``PTO_Funakubo0001.h5`` come from the
 public repository pycroscopy/DTMicroscope (commit 17245ba6df42) under the MIT
@@ -44,7 +42,7 @@ from autoscope.sim._datafiles import (
 )
 from autoscope.sim.base import BaseSample
 
-__all__ = ["BEPS_FILE", "PFM_FILE", "RecordedSample", "ReplaySample", "data_path", "despike"]
+__all__ = ["BEPS_FILE", "PFM_FILE", "RecordedSample", "data_path", "despike"]
 _META_STR = ("axis_units", "axis_name", "spectrum_units", "image_units", "pixel_units")
 
 
@@ -415,7 +413,3 @@ class RecordedSample(BaseSample):
             pixel_units="px" if pixel_size is None else "nm",
             source={"loader": "from_pfm", "path": str(p)},
         )
-
-
-#: The former name of :class:`RecordedSample` (same class).
-ReplaySample = RecordedSample

@@ -13,13 +13,9 @@ Examples
 True
 """
 
-from autoscope.sim.recorded import (
-    BEPS_FILE,
-    PFM_FILE,
-    RecordedSample,
-    ReplaySample,
-    data_path,
-    despike,
-)
+from autoscope.sim.recorded import BEPS_FILE, PFM_FILE, RecordedSample, data_path, despike
+
+#: The former name of :class:`~autoscope.sim.recorded.RecordedSample` (the same class).
+ReplaySample = RecordedSample
 
 __all__ = ["BEPS_FILE", "PFM_FILE", "RecordedSample", "ReplaySample", "data_path", "despike"]
