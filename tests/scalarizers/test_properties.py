@@ -138,6 +138,10 @@ def test_spectrum_scalarizers_return_a_float_or_refuse(name, data, length, lo, s
     value = check_outcome(lambda: f(spectrum, axis))
     if value is not None:
         assert_scalar(value)
+        why = check_outcome(lambda: f.explain(spectrum, axis))  # says why a value is NaN
+        assert why is None or isinstance(why, str)
+        if np.isnan(value):
+            assert why, "a NaN value comes with a reason"
     batch = np.stack([spectrum, data.draw(spectra(length))])
     out = check_outcome(lambda: f.apply(batch, axis))
     if out is not None:
@@ -156,6 +160,10 @@ def test_loop_scalarizers_return_a_float_or_refuse(name, data, quarter, vmax):
     value = check_outcome(lambda: f(response, axis))
     if value is not None:
         assert_scalar(value)
+        why = check_outcome(lambda: f.explain(response, axis))
+        assert why is None or isinstance(why, str)
+        if np.isnan(value):
+            assert why, "a NaN value comes with a reason"
 
 
 @pytest.mark.parametrize("name", sorted(PATTERN_SPECS))
