@@ -251,9 +251,16 @@ class Scalarizer:
         axis = np.asarray(axis, dtype=float)
         self._check_one(spectrum, axis)
         if self._entry.explain is not None:
-            return self._entry.explain(spectrum, axis, **self.params)
-        value = float(self._entry.func(spectrum, axis, **self.params))
-        return None if np.isfinite(value) else f"{self.name} returned {value} (no reason given)"
+            why = self._entry.explain(spectrum, axis, **self.params)
+            if why is not None:
+                return why
+        with np.errstate(all="ignore"):
+            value = float(self._entry.func(spectrum, axis, **self.params))
+        if np.isfinite(value):
+            return None
+        if not np.all(np.isfinite(spectrum)) or np.abs(spectrum).max(initial=0.0) > 1e150:
+            return f"{self.name} returned {value}: the spectrum holds non-finite or huge values"
+        return f"{self.name} returned {value} (no reason given)"
 
     def __call__(self, spectrum: np.ndarray, axis: np.ndarray) -> float:
         """Return the scalar for one spectrum (NaN where it is undefined)."""
