@@ -19,15 +19,15 @@ from bluesky.utils import RunEngineInterrupted
 from autoscope import trace
 from autoscope.devices.sim import SimMicroscope
 from autoscope.plans import dkl_explore
+from autoscope.sim import make_sample
 from autoscope.steering import Steering
 from autoscope.storage import make_writer, open_catalog
-from autoscope.testing import TinySample
 
 RE = RunEngine({}, call_returns_result=False)
 catalog = open_catalog(tempfile.mkdtemp())
 RE.subscribe(make_writer(catalog, batch_size=1))
 
-sample = TinySample(shape=(24, 24), seed=0)
+sample = make_sample("tiny", shape=(24, 24), seed=0)
 microscope = SimMicroscope(sample, seed=0)
 steer = Steering(name="steer")
 steer.operator.put("ana")

@@ -11,6 +11,7 @@ from scipy.stats import norm
 
 from autoscope import policies
 from autoscope.policies import DecisionContext
+from autoscope.policies._registry import POLICIES
 
 
 def ctx(mean, var, observed=(0.0,), **kw):
@@ -205,6 +206,31 @@ def test_registry_and_specs():
         {"name": "cost_aware", "params": {"base": {"name": "ucb", "params": {"beta": 1.0}}}}
     )
     assert nested.base == policies.get("ucb", beta=1.0)
+
+
+def test_register_a_user_policy_without_touching_the_class():
+    class Lowest(policies.Policy):
+        name = "lowest_test"
+
+        def score(self, ctx):
+            return -np.asarray(ctx.mean, dtype=float)
+
+    assert policies.register("lowest_test", Lowest) is Lowest
+    try:
+        pol = policies.from_spec({"name": "lowest_test"})
+        assert pol.spec == {"name": "lowest_test", "params": {}}
+        assert pol.select(ctx([0.5, -1.0, 2.0], [1.0, 1.0, 1.0]), 1) == [1]
+        with pytest.raises(ValueError, match="'lowest_test' is already registered"):
+            policies.register("lowest_test", Lowest)
+    finally:
+        POLICIES.unregister("lowest_test")
+    # the old register overwrote cls.name; now a mismatch is an error and the class is kept
+    with pytest.raises(ValueError, match="declares name 'lowest_test'"):
+        policies.register("renamed", Lowest)
+    assert Lowest.name == "lowest_test"
+    assert "renamed" not in policies.available()
+    with pytest.raises(ValueError, match="expected a Policy subclass"):
+        policies.register("bad", dict)
 
 
 @pytest.mark.parametrize(

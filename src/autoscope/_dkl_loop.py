@@ -18,6 +18,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
+from bluesky.utils import MsgGenerator
 
 from autoscope._plan_setup import PlanSetup
 from autoscope.errors import InputDataError, ModelFittingError, NoRecommendation
@@ -173,7 +174,7 @@ def force_decision(rec: Any, rng: Any, n_cand: int, state: dict, cid: int, who: 
 def dkl_loop(
     s: PlanSetup, config: dict, seed_ids: list[int], map_every: int, md: dict, make_recommender,
     *, steering: Any = None,
-):  # fmt: skip
+) -> MsgGenerator:  # fmt: skip
     """Run the experiment of :func:`autoscope.plans.dkl_explore` (arguments validated there).
 
     ``make_recommender(image, config)`` builds the recommender once the image is in.
@@ -196,7 +197,7 @@ def dkl_loop(
             raise InputDataError("the recommender's candidates differ from the plan's geometry")
         return s.geometry(geometry, getattr(rec, "config", config))
 
-    def measure(rec, cid, step, phase):
+    def measure(rec, cid, step, phase) -> MsgGenerator:
         sess = state.get("steer")
         scalarize = sess.scalarize if sess else s.scalarize
         spectrum, value = yield from measure_point(
@@ -220,7 +221,7 @@ def dkl_loop(
 
     @bpp.stage_decorator([s.microscope])
     @run_outcome_decorator(md=md, outcome=outcome)
-    def inner():
+    def inner() -> MsgGenerator:
         yield from acquire_image(s.microscope, describe)
         if "rec" not in state:
             return
@@ -248,9 +249,11 @@ def dkl_loop(
                 m = maps(rec, n_cand, step - len(seed_ids), map_every)
                 if forced is not None:  # direct operation: still ask the model, then override
                     fields = force_decision(rec, s.rng, n_cand, state, *forced)
-                elif (fields := decide(rec, s.rng, n_cand, state)) is None:
+                elif (decided := decide(rec, s.rng, n_cand, state)) is None:
                     reason = "no recommendation"
                     continue
+                else:
+                    fields = decided
                 fields.update(m)
                 yield from record_decision(decision, n_cand, step=step, **fields)
                 yield from bps.checkpoint()

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -223,10 +223,10 @@ def prepare(
         raise InputDataError(
             f"structural image must be (H, W) or (H, W, C), got shape {image_shape}"
         )
-    candidates = candidate_grid(image_shape[:2], patch_size, stride)
+    candidates = candidate_grid((image_shape[0], image_shape[1]), patch_size, stride)
     budget = check_int("budget", budget, 1, len(candidates))
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**32)
+        seed = int(cast(int, np.random.SeedSequence().entropy) % 2**32)
     seed = check_int("seed", seed, 0)
     if md is not None and not isinstance(md, dict):
         raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")

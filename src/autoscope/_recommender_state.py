@@ -160,7 +160,11 @@ class CandidateSet:
         arr = np.asarray(dwell, dtype=float)
         if arr.ndim == 0:
             arr = np.full(self.n, float(arr))
-        elif self.image_shape is not None and arr.shape == self.image_shape:
+        elif (
+            self.image_shape is not None
+            and self.coords is not None
+            and arr.shape == self.image_shape
+        ):
             arr = arr[self.coords[:, 0], self.coords[:, 1]]
         if arr.shape != (self.n,) or not np.isfinite(arr).all() or (arr < 0).any():
             raise InputDataError(

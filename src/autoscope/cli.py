@@ -181,7 +181,7 @@ def _run_plan(client, microscope, scalarizer, policy, budget, n_seed, patch_size
         engine.subscribe(storage.make_writer(client))
         engine.subscribe(ExplorationProgress(total=budget, disable=not progress))
         try:
-            (uid,) = engine(plan)
+            (uid,) = engine(plan)  # type: ignore[misc]  # a tuple of uids by default
             return uid, False
         except RunEngineInterrupted:  # Ctrl-C pauses; abort keeps a complete trace
             (uid,) = engine.abort("interrupted from the command line")

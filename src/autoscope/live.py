@@ -20,11 +20,13 @@ In IPython (``%matplotlib qt`` or ``widget``)::
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from bluesky.callbacks.core import CallbackBase
 from bluesky.callbacks.mpl_plotting import QtAwareCallback
+from event_model import Event, EventDescriptor, RunStart, RunStop
 
 __all__ = ["FIELDS", "ExplorationProgress", "LiveExploration", "find_field"]
 
@@ -68,22 +70,22 @@ class _Streams:
     def _reset_streams(self) -> None:
         self._desc: dict[str, str] = {}
 
-    def start(self, doc: dict) -> dict:
+    def start(self, doc: RunStart) -> RunStart:
         self._reset_streams()
         self.on_start(doc)
         return doc
 
-    def descriptor(self, doc: dict) -> dict:
+    def descriptor(self, doc: EventDescriptor) -> EventDescriptor:
         self._desc[doc["uid"]] = doc.get("name", "primary")
         return doc
 
-    def event(self, doc: dict) -> dict:
+    def event(self, doc: Event) -> Event:
         stream = self._desc.get(doc["descriptor"])
         if stream in self.streams:
             getattr(self, f"on_{stream}")(doc["data"])
         return doc
 
-    def on_start(self, doc: dict) -> None:
+    def on_start(self, doc: Mapping[str, Any]) -> None:
         """Handle a start document."""
 
     def on_structure(self, data: dict) -> None:
@@ -126,7 +128,7 @@ class ExplorationProgress(_Streams, CallbackBase):
         self._reset_streams()
         self.n, self.best, self.latency = 0, float("nan"), float("nan")
 
-    def on_start(self, doc: dict) -> None:
+    def on_start(self, doc: Mapping[str, Any]) -> None:
         """Open a new bar."""
         from tqdm import tqdm
 
@@ -163,7 +165,7 @@ class ExplorationProgress(_Streams, CallbackBase):
             self.latency = float(t)
             self._show()
 
-    def stop(self, doc: dict) -> dict:
+    def stop(self, doc: RunStop) -> RunStop:
         """Close the bar."""
         if self.bar is not None:
             self.bar.close()
@@ -251,7 +253,11 @@ class LiveExploration(_Streams, QtAwareCallback):
 
     def _grid(self, values: Any) -> np.ndarray | None:
         vals = np.asarray(values, dtype=float).ravel()
-        if self.candidates is not None and vals.size == self.candidates.shape[0]:
+        if (
+            self.candidates is not None
+            and self.shape is not None
+            and vals.size == self.candidates.shape[0]
+        ):
             grid = np.full(self.shape, np.nan)
             grid[self.candidates[:, 0], self.candidates[:, 1]] = vals
             return grid
@@ -270,7 +276,7 @@ class LiveExploration(_Streams, QtAwareCallback):
         artist.set_extent((-0.5, w - 0.5, h - 0.5, -0.5))
 
     # -- document handlers --------------------------------------------------------------------
-    def on_start(self, doc: dict) -> None:
+    def on_start(self, doc: Mapping[str, Any]) -> None:
         """Clear the state and (re)build the panels."""
         self._clear()
         self.candidates = None

@@ -27,7 +27,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import numpy as np
 from bluesky.preprocessors import contingency_wrapper, make_decorator, rewindable_wrapper
-from bluesky.utils import RunEngineControlException
+from bluesky.utils import MsgGenerator, RunEngineControlException
 from ophyd import Component as Cpt
 from ophyd import Device, Signal
 
@@ -200,7 +200,7 @@ def array_key(detector: Any) -> tuple[str, tuple[int, ...]]:
 
 
 # -- plan stubs ------------------------------------------------------------------------
-def no_rewind(plan):
+def no_rewind(plan) -> MsgGenerator:
     """Run ``plan`` with RunEngine rewinding off (a pause inside it resumes where it was).
 
     Acquisitions and events must not be replayed after a pause: a replayed
@@ -211,7 +211,7 @@ def no_rewind(plan):
     return (yield from rewindable_wrapper(plan, False))
 
 
-def move_to_pixel(microscope: Any, row: int, col: int):
+def move_to_pixel(microscope: Any, row: int, col: int) -> MsgGenerator:
     """Move the probe to pixel ``(row, col)`` (both axes together, waiting).
 
     Yields
@@ -227,7 +227,7 @@ def acquire_image(
     describe: Callable[[np.ndarray | None], list[Any]] | None = None,
     *,
     stream: str = "structure",
-):
+) -> MsgGenerator:
     """Trigger the structural detector and save its image as one event.
 
     Parameters
@@ -249,7 +249,7 @@ def acquire_image(
     det = microscope.structure
     key, _ = array_key(det)
 
-    def acquire():
+    def acquire() -> MsgGenerator:
         yield from bps.trigger(det, wait=True)
         yield from bps.create(stream)
         reading = yield from bps.read(det)
@@ -274,7 +274,7 @@ def measure_point(
     step: int,
     phase: str,
     stream: str = "primary",
-):
+) -> MsgGenerator:
     """Move to a pixel, trigger the spectrometer and save spectrum + scalar as one event.
 
     The scalar is computed from the very spectrum that is saved; a scalarizer
@@ -311,7 +311,7 @@ def measure_point(
     """
     yield from move_to_pixel(microscope, row, col)
 
-    def acquire():
+    def acquire() -> MsgGenerator:
         yield from bps.trigger(microscope.spectrometer, wait=True)
         yield from bps.create(stream)
         reading = yield from bps.read(microscope.spectrometer)
@@ -349,7 +349,7 @@ def _safe_scalar(
 
 def record_decision(
     decision: Decision, n_candidates: int = 0, *, stream: str = "decisions", **fields: Any
-):
+) -> MsgGenerator:
     """Publish one decision (see :class:`Decision` for the fields) as an event.
 
     Yields
@@ -358,14 +358,16 @@ def record_decision(
     """
     decision.publish(n_candidates, **fields)
 
-    def read():  # a plain generator: nothing is built before the wrapper runs it
+    def read() -> MsgGenerator:  # a plain generator: nothing is built before the wrapper runs it
         yield from bps.trigger_and_read([decision], name=stream)
 
     yield from no_rewind(read())
 
 
 # -- a run wrapper whose stop document says why the run ended --------------------------
-def run_outcome_wrapper(plan, md: Mapping[str, Any] | None = None, outcome: dict | None = None):
+def run_outcome_wrapper(
+    plan, md: Mapping[str, Any] | None = None, outcome: dict | None = None
+) -> MsgGenerator:
     """Enclose a plan in a run like :func:`bluesky.preprocessors.run_wrapper`.
 
     On success the stop document's ``reason`` is ``outcome["reason"]`` (set by
@@ -388,13 +390,13 @@ def run_outcome_wrapper(plan, md: Mapping[str, Any] | None = None, outcome: dict
     outcome = {} if outcome is None else outcome
     rs_uid = yield from bps.open_run(md)
 
-    def except_plan(e):
+    def except_plan(e) -> MsgGenerator:
         if isinstance(e, RunEngineControlException):
-            yield from bps.close_run(exit_status=e.exit_status)
+            yield from bps.close_run(exit_status=e.exit_status)  # type: ignore[attr-defined]
         else:
             yield from bps.close_run(exit_status="fail", reason=str(e))
 
-    def else_plan():
+    def else_plan() -> MsgGenerator:
         yield from bps.close_run(reason=str(outcome.get("reason") or ""))
 
     yield from contingency_wrapper(plan, except_plan=except_plan, else_plan=else_plan)

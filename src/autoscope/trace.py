@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -147,14 +147,10 @@ class ExperimentTrace:
         kind, params = desc.get("kind"), dict(desc.get("params") or {})
         shape = tuple(desc.get("shape") or ())
         seed = desc.get("seed")
-        if kind in ("stem", "spm", "fourd"):
+        if kind in ("stem", "spm", "fourd", "tiny"):
             from autoscope.sim import make_sample
 
-            return make_sample(kind, shape=shape, seed=seed, **params)
-        if kind == "tiny":
-            from autoscope.testing import TinySample
-
-            return TinySample(shape=shape, seed=seed, **params)
+            return make_sample(kind, shape=shape, seed=cast(int, seed), **params)
         return None
 
 
@@ -191,9 +187,9 @@ def read_stream(run: Any, name: str) -> dict[str, np.ndarray]:
     base = getattr(stream, "base", None)
     if base is None:  # not a v3 composite stream: fall back to xarray
         ds = stream.read()
-        out = {k: np.asarray(v.values) for k, v in ds.data_vars.items()}
-        out["time"] = np.asarray(ds["time"].values)
-        return out
+        table = {k: np.asarray(v.values) for k, v in ds.data_vars.items()}
+        table["time"] = np.asarray(ds["time"].values)
+        return table
     out: dict[str, np.ndarray] = {}
     for key, node in base.items():  # one listing request, then one read per node
         if key == "internal":
@@ -271,6 +267,10 @@ def _load(run: Any) -> ExperimentTrace:
     if not structure:
         raise InputDataError(f"run {start['uid']} has no 'structure' stream: not an autoscope run")
     image = _find(structure, keys.get("image"), "_image")
+    if image is None:
+        raise InputDataError(
+            f"run {start['uid']} has no structural image in its 'structure' stream"
+        )
     candidates = _find(structure, None, "geometry_candidates")
     patch = _find(structure, None, "geometry_patch_size")
     stride = _find(structure, None, "geometry_stride")

@@ -8,6 +8,7 @@ import pytest
 
 from autoscope import models
 from autoscope.models import GPSurrogate
+from autoscope.models._registry import MODELS
 
 NAMES = [
     "committee",
@@ -59,14 +60,27 @@ def test_bad_specs_raise_value_error(spec, match):
 
 def test_register_a_user_model():
     class Mine(GPSurrogate):
-        name = "mine"
+        name = "mine_test"
 
-    models.register("mine_test", Mine)
+    assert models.register("mine_test", Mine) is Mine
     try:
         assert isinstance(models.get("mine_test"), Mine)
+        assert models.get("mine_test").spec["name"] == "mine_test"
         with pytest.raises(ValueError, match="already registered"):
             models.register("mine_test", Mine)
     finally:
-        models._REGISTRY.pop("mine_test")
+        MODELS.unregister("mine_test")
+    assert "mine_test" not in models.available()
     with pytest.raises(ValueError, match="GPSurrogate subclass"):
         models.register("bad", object)
+
+
+def test_register_never_renames_the_class():
+    class Other(GPSurrogate):
+        name = "other"
+
+    # its specs would say "other": registering it as "alias" is refused, not patched
+    with pytest.raises(ValueError, match="declares name 'other'.*set `name = 'alias'`"):
+        models.register("alias", Other)
+    assert Other.name == "other"
+    assert "alias" not in models.available()

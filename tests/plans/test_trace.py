@@ -92,6 +92,18 @@ def test_patches_and_sample_are_rebuilt_from_the_trace(two_runs, catalog, tiny_m
     assert tr.sample() is None
 
 
+def test_a_databroker_2_run_is_read_as_is(two_runs, catalog):
+    # decision 0013: databroker 2's client classes are bluesky-tiled-plugins' own
+    client = pytest.importorskip("databroker.client")
+    from bluesky_tiled_plugins import BlueskyRun
+
+    assert client.BlueskyRun is BlueskyRun
+    run = catalog[two_runs[0]]
+    assert isinstance(run, client.BlueskyRun)
+    tr = trace.load(run)
+    assert tr.uid == two_runs[0] and len(tr.measured_ids) == 5
+
+
 def test_read_stream_of_a_missing_stream_is_empty(two_runs, catalog):
     run = catalog[two_runs[0]]
     assert trace.read_stream(run, "interventions") == {}

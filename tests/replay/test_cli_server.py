@@ -111,14 +111,14 @@ def test_replay_through_a_tiled_server(tiled_server, experiment):
 
 @pytest.mark.slow
 def test_counterfactual_on_the_real_pbtio3_loops(catalog, experiment):
-    """BEPS loops of a PbTiO3 film (ReplaySample.from_beps): guided by loop area, replayed with
+    """BEPS loops of a PbTiO3 film (RecordedSample.from_beps): guided by loop area, replayed with
     the coercive-field width."""
     from autoscope import trace
     from autoscope.devices.sim import SimMicroscope
     from autoscope.replay import counterfactual
-    from autoscope.sim.replay import ReplaySample
+    from autoscope.sim.recorded import RecordedSample
 
-    sample = ReplaySample.from_beps()
+    sample = RecordedSample.from_beps()
     mic = SimMicroscope(sample, seed=0)
     uid = experiment(catalog, mic, LOOP_AREA, budget=14, n_seed=6, patch_size=8, seed=0)
     tr = trace.load(uid, catalog=catalog)

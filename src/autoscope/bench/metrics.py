@@ -177,7 +177,7 @@ def map_error(pred: Sequence[float] | np.ndarray, truth: Sequence[float] | np.nd
 
 
 def nearest_neighbour_map(
-    candidates: np.ndarray, measured: Sequence[int], values: Sequence[float]
+    candidates: np.ndarray, measured: Sequence[int] | np.ndarray, values: Sequence[float]
 ) -> np.ndarray:
     """Predict every candidate by the value of the nearest measured one (model-free baselines).
 

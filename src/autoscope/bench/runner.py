@@ -93,7 +93,7 @@ class BenchConfig:
     @classmethod
     def quick_config(cls, **overrides: Any) -> BenchConfig:
         """Return a small CI run: 2 seeds, 32×32 grids, 8×8 patches, 30 measurements, 4 methods."""
-        base = {
+        base: dict[str, Any] = {
             "tasks": ["stem", "spm"],
             "methods": ["dkl_ei", "gp_coords", "random", "raster"],
             "seeds": [0, 1],

@@ -48,7 +48,7 @@ COLUMNS = (
 )
 
 
-def _nanmedian(x: list[float]) -> float:
+def _nanmedian(x: list[float | None]) -> float:
     a = np.asarray([v for v in x if v is not None], dtype=float)
     a = a[np.isfinite(a)]
     return float(np.median(a)) if a.size else float("nan")
@@ -105,7 +105,7 @@ def _row(job: dict[str, Any], budget: int, isolated: bool) -> dict[str, Any]:
     }
 
 
-def _by_n(wall: list[float], cpu: list[float], n_train: list[int]) -> dict[str, dict[str, float]]:
+def _by_n(wall: list[float], cpu: list[float], n_train: list[int]) -> dict[str, dict[str, Any]]:
     """Median wall/CPU time of the decisions taken with ``n - 5 <= N <= n + 5`` points.
 
     For ``n`` = 10, 50, 100 (a window, so that the periodic full re-initialisations of
@@ -188,8 +188,8 @@ def evaluate_targets(summary: dict[str, Any], cfg: dict[str, Any]) -> list[dict[
         if honest is not None:
             out.append(honest)
     for row in rows:
-        label = TARGET_METHODS.get(row["method"])
-        if label is None or row["latency"] is None or row["latency"]["n"] == 0:
+        target = TARGET_METHODS.get(row["method"])
+        if target is None or row["latency"] is None or row["latency"]["n"] == 0:
             continue
         grid = row["task"] == "stem128"
         lat = row["latency"]["median"]

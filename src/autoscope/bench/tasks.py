@@ -90,18 +90,18 @@ class Task:
         return float(self._scalarize(self.sample.measure(r, c, rng), self.sample.axis))
 
 
-def _sim(kind: str) -> Callable[[int, int], tuple[BaseSample, dict]]:
-    def build(seed: int, shape: int) -> tuple[BaseSample, dict]:
+def _sim(kind: str) -> Callable[[int, int], tuple[BaseSample, dict | None]]:
+    def build(seed: int, shape: int) -> tuple[BaseSample, dict | None]:
         sample = make_sample(kind, shape=(shape, shape), seed=seed)
         return sample, sample.default_scalarizer
 
     return build
 
 
-def _beps(seed: int, shape: int) -> tuple[BaseSample, dict]:
-    from autoscope.sim.replay import ReplaySample
+def _beps(seed: int, shape: int) -> tuple[BaseSample, dict | None]:
+    from autoscope.sim.recorded import RecordedSample
 
-    sample = ReplaySample.from_beps(despike_threshold=10.0)
+    sample = RecordedSample.from_beps(despike_threshold=10.0)
     return sample, sample.default_scalarizer
 
 
@@ -126,15 +126,15 @@ def smooth_field(shape: tuple[int, int], sigma: float, rng: np.random.Generator)
     return (f - f.min()) / (f.max() - f.min())
 
 
-def _unrelated(seed: int, shape: int) -> tuple[BaseSample, dict]:
+def _unrelated(seed: int, shape: int) -> tuple[BaseSample, dict | None]:
     """STEM image; the 'spectrum' is flat at a level from a field independent of the image."""
-    from autoscope.sim.replay import ReplaySample
+    from autoscope.sim.recorded import RecordedSample
 
     stem = make_sample("stem", shape=(shape, shape), seed=seed)
     sigma = shape / 12.0
     level = smooth_field((shape, shape), sigma, np.random.default_rng([seed, 77]))
     axis = np.linspace(0.0, 1.0, 8)
-    sample = ReplaySample(
+    sample = RecordedSample(
         stem.image,
         np.repeat(level[:, :, None], axis.size, axis=2),
         axis,
@@ -147,7 +147,9 @@ def _unrelated(seed: int, shape: int) -> tuple[BaseSample, dict]:
 
 
 #: name → (title, builder(seed, shape) -> (sample, scalarizer spec), fixed shape, fixed patch)
-TASKS: dict[str, tuple[str, Callable[[int, int], tuple[BaseSample, dict]], int | None, int | None]]
+TASKS: dict[
+    str, tuple[str, Callable[[int, int], tuple[BaseSample, dict | None]], int | None, int | None]
+]
 TASKS = {
     "stem": ("STEM-EELS, plasmon peak ratio", _sim("stem"), None, None),
     "spm": ("SPM hysteresis loops, loop area", _sim("spm"), None, None),
@@ -187,6 +189,8 @@ def build_task(name: str, seed: int = 0, *, shape: int = 64, patch_size: int = 1
     title, builder, fixed_shape, fixed_patch = TASKS[name]
     patch = fixed_patch if fixed_patch is not None else patch_size
     sample, spec = builder(seed, fixed_shape or shape)
+    if spec is None:
+        raise InputDataError(f"benchmark task {name!r}: its sample names no default scalarizer")
     cands = candidate_grid(sample.shape, patch, 1)
     truth = sample.truth(spec)[cands[:, 0], cands[:, 1]]
     info = {

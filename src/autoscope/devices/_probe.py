@@ -78,7 +78,7 @@ class ProbeAxis(SoftPositioner):
 
     def check_value(self, pos: Any) -> None:
         """Raise ``LimitError`` unless ``pos`` is a finite number within the limits."""
-        if isinstance(pos, bool) or not isinstance(pos, Real) or not np.isfinite(pos):
+        if isinstance(pos, bool) or not isinstance(pos, Real) or not np.isfinite(float(pos)):
             raise LimitError(f"{self.name}: position must be a finite number, got {pos!r}")
         low, high = self.limits
         if low < high and not (low <= pos <= high):

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from bluesky import RunEngine
 >>> from bluesky.plans import list_scan
->>> from autoscope.testing import TinySample
+>>> from autoscope.sim.tiny import TinySample
 >>> mic = SimMicroscope(TinySample(seed=0), seed=1)
 >>> mic.pixel_to_position(2, 3)
 (1.5, 1.0)

@@ -33,12 +33,9 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
-from autoscope._specs import split_spec
-from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate
 from autoscope.models._gp import CandidatePosterior
+from autoscope.models._registry import available, from_spec, get, register
 from autoscope.models._training import torch_threads
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
 from autoscope.models.committee import Committee
@@ -65,67 +62,3 @@ __all__ = [
     "register",
     "torch_threads",
 ]
-
-_REGISTRY: dict[str, type[GPSurrogate]] = {
-    cls.name: cls
-    for cls in (
-        DKL,
-        SpatialDKL,
-        StaticDKL,
-        PCAGP,
-        VAEGP,
-        GPCoords,
-        Ensemble,
-        Committee,
-    )
-}
-
-
-def available() -> list[str]:
-    """Return the sorted names of the registered models."""
-    return sorted(_REGISTRY)
-
-
-def register(name: str, cls: type[GPSurrogate], *, overwrite: bool = False) -> None:
-    """Register a :class:`GPSurrogate` subclass under ``name``.
-
-    Raises
-    ------
-    ValueError
-        ``name`` is taken (without ``overwrite``) or ``cls`` is not a GPSurrogate subclass.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, GPSurrogate)):
-        raise InputDataError(f"model {name!r}: expected a GPSurrogate subclass, got {cls!r}")
-    if name in _REGISTRY and not overwrite:
-        raise InputDataError(f"model {name!r} is already registered (pass overwrite=True)")
-    _REGISTRY[name] = cls
-
-
-def get(name: str, **params: Any) -> GPSurrogate:
-    """Return a new, unfitted model ``name`` built with ``params``.
-
-    Raises
-    ------
-    ValueError
-        Unknown name, unknown parameter or bad value.
-    """
-    if name not in _REGISTRY:
-        raise InputDataError(f"unknown model {name!r}; available: {', '.join(available())}")
-    try:
-        return _REGISTRY[name](**params)
-    except TypeError as exc:
-        raise InputDataError(f"model {name!r}: bad parameters {params}: {exc}") from None
-
-
-def from_spec(spec: Any) -> GPSurrogate:
-    """Build a model from a name, a ``{"name", "params"}`` dict, or return a model as is.
-
-    Raises
-    ------
-    ValueError
-        Malformed spec, unknown name or bad parameters.
-    """
-    if isinstance(spec, GPSurrogate):
-        return spec
-    name, params = split_spec(spec, "model")
-    return get(name, **params)

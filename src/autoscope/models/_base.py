@@ -112,8 +112,13 @@ class GPSurrogate:
 
     name: ClassVar[str] = "gp"
     #: what the recommender passes as X: candidate "features" or pixel "coords"
-    input_kind: ClassVar[str] = "features"
-    _train_feature_map: ClassVar[bool] = False
+    #: what the model reads (an ensemble takes its first member's)
+    input_kind: str = "features"
+    #: whether the optimiser trains the feature map (switched off for a head-only update)
+    _train_feature_map: bool = False
+    #: one candidate's feature shape, for models that reshape flat features (the recommender
+    #: sets it on image candidates); ``None``: the features as given
+    feature_shape: tuple[int, ...] | None = None
 
     def __init__(
         self,
@@ -270,10 +275,11 @@ class GPSurrogate:
         xt = self._tensor(self._transform(x))
         c = self._cache
         zs, means, vars_, vs = [], [], [], []
+        module = self._fitted_module()
         with torch.no_grad():
-            kern = self.module.covar_module
+            kern = module.covar_module
             for start in range(0, xt.shape[0], batch_size):
-                z = self.module.feature_map(xt[start : start + batch_size])
+                z = module.feature_map(xt[start : start + batch_size])
                 ks = kern(z, c["z"]).to_dense()
                 v = torch.linalg.solve_triangular(c["L"], ks.T, upper=False)
                 means.append(c["const"] + ks @ c["alpha"])
@@ -301,15 +307,20 @@ class GPSurrogate:
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """Return the embedding ``phi(x)`` (N, d) the kernel sees."""
-        if self.module is None:
-            raise ModelFittingError(f"{type(self).__name__} is not fitted yet")
+        module = self._fitted_module()
         x = np.asarray(x)
         self._check_shape(x)
         with torch_threads(self._params["threads"]), torch.no_grad():
-            z = self.module.feature_map(self._tensor(self._transform(x)))
+            z = module.feature_map(self._tensor(self._transform(x)))
         return z.double().cpu().numpy()
 
     # -- internals --------------------------------------------------------------------------
+    def _fitted_module(self) -> GPModule:
+        """Return the GP module, or raise if no fit has built one."""
+        if self.module is None:
+            raise ModelFittingError(f"{type(self).__name__} is not fitted yet")
+        return self.module
+
     def _check_xy(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x)
         y = np.asarray(y, dtype=np.float64)
@@ -379,7 +390,7 @@ class GPSurrogate:
     def _fit(self, xt: torch.Tensor, yt: torch.Tensor, in_shape: tuple[int, ...]) -> dict[str, Any]:
         reinit = self._needs_reinit(in_shape)
         n_iter = self._params["n_iter"] if reinit else self._params["warm_iter"]
-        snapshot = None if reinit else copy.deepcopy(self.module.state_dict())
+        snapshot = None if reinit else copy.deepcopy(self._fitted_module().state_dict())
         failures: list[str] = []
         warn: list[str] = []
         lr_scale, fresh = 1.0, reinit
@@ -390,9 +401,10 @@ class GPSurrogate:
                     if fresh:
                         self.module = self._build(xt, yt, in_shape, attempt)
                         self._in_shape = in_shape
-                    else:
-                        self.module.set_train_data(xt, yt, strict=False)
-                    loss, iters = self._train(self.module, xt, yt, n_iter, lr_scale, jitter)
+                    module = self._fitted_module()
+                    if not fresh:
+                        module.set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
+                    loss, iters = self._train(module, xt, yt, n_iter, lr_scale, jitter)
                     self._condition(xt, yt)
                 return {
                     "loss": loss,
@@ -407,14 +419,16 @@ class GPSurrogate:
                 failures.append(f"{type(exc).__name__}: {exc}")
                 lr_scale *= 0.3
                 if snapshot is not None and attempt == 0:
-                    self.module.load_state_dict(snapshot)  # previous weights, smaller steps
+                    # previous weights, smaller steps
+                    self._fitted_module().load_state_dict(snapshot)
                 else:
                     fresh, n_iter = True, self._params["n_iter"]
         if snapshot is not None:  # last resort: previous weights, conditioned on the new data
             try:
                 with recorded_numerical_warnings(warn):
-                    self.module.load_state_dict(snapshot)
-                    self.module.set_train_data(xt, yt, strict=False)
+                    module = self._fitted_module()
+                    module.load_state_dict(snapshot)
+                    module.set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
                     self._condition(xt, yt)
                 return {
                     "loss": float("nan"),
@@ -434,7 +448,7 @@ class GPSurrogate:
 
     def _condition(self, xt: torch.Tensor, yt: torch.Tensor) -> None:
         """Cache the Cholesky factor of the training covariance and ``alpha``."""
-        m = self.module
+        m = self._fitted_module()
         m.eval()
         with torch.no_grad():
             z = m.feature_map(xt)

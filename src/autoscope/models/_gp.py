@@ -164,17 +164,23 @@ class CandidatePosterior:
     _scale: float = 1.0
     _threads: int | None = None
 
-    def cross_cov(self, idx: Sequence[int]) -> np.ndarray:
+    def _parts(self) -> tuple[torch.Tensor, torch.Tensor, ScaleKernel]:
+        if self._z is None or self._v is None or self._kernel is None:
+            raise ModelFittingError("this posterior carries no cross-covariances (mean/var only)")
+        return self._z, self._v, self._kernel
+
+    def cross_cov(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Posterior covariance between every candidate and candidates ``idx``.
 
         Returns
         -------
         ndarray, shape (N, len(idx))
         """
-        idx_t = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=self._z.device)
+        z, v, kernel = self._parts()
+        idx_t = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=z.device)
         with torch_threads(self._threads), torch.no_grad():
-            prior = self._kernel(self._z, self._z[idx_t]).to_dense()
-            post = prior - self._v.T @ self._v[:, idx_t]
+            prior = kernel(z, z[idx_t]).to_dense()
+            post = prior - v.T @ v[:, idx_t]
         return post.double().cpu().numpy() * self._scale**2
 
     def widened(self, factor: float) -> CandidatePosterior:
@@ -187,7 +193,7 @@ class CandidatePosterior:
         )
 
     def joint_sample(
-        self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
+        self, idx: Sequence[int] | np.ndarray, rng: np.random.Generator, n_samples: int = 1
     ) -> np.ndarray:
         """Draw joint samples of the latent function at candidates ``idx``.
 
@@ -195,11 +201,12 @@ class CandidatePosterior:
         -------
         ndarray, shape (n_samples, len(idx))
         """
-        idx_t = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=self._z.device)
+        z, v, kernel = self._parts()
+        idx_t = torch.as_tensor(np.asarray(idx, dtype=np.int64), device=z.device)
         with torch_threads(self._threads), torch.no_grad():
-            zs = self._z[idx_t]
-            vs = self._v[:, idx_t].double()
-            cov = self._kernel(zs).to_dense().double() - vs.T @ vs
+            zs = z[idx_t]
+            vs = v[:, idx_t].double()
+            cov = kernel(zs).to_dense().double() - vs.T @ vs
             root = _psd_root(cov.cpu()).numpy()
         eps = rng.standard_normal((len(idx_t), n_samples))
         draws = (root @ eps).T * self._scale

@@ -21,6 +21,7 @@ import numpy as np
 
 from autoscope.errors import InputDataError, ModelFittingError
 from autoscope.models._base import _FIT_ERRORS, GPSurrogate, check_int
+from autoscope.models._registry import register
 from autoscope.models.dkl import DKL
 
 __all__ = ["GPCoords", "PCAGP", "StaticDKL", "pca"]
@@ -51,7 +52,8 @@ class GPCoords(GPSurrogate):
 
     def __init__(self, *, lengthscale: float | None = 0.1, **kwargs: Any):
         super().__init__(lengthscale=lengthscale, **kwargs)
-        self._lo = self._span = None
+        self._lo: np.ndarray | None = None
+        self._span: np.ndarray | float | None = None
 
     def _prepare(self, x_all: np.ndarray) -> None:
         if x_all.ndim != 2 or x_all.shape[1] != 2:
@@ -59,6 +61,8 @@ class GPCoords(GPSurrogate):
         self._lo, self._span = _box(x_all.astype(np.float64))
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
+        if self._lo is None or self._span is None:
+            raise ModelFittingError("gp_coords: prepare() has not seen the candidates yet")
         return (x.reshape(x.shape[0], -1).astype(np.float64) - self._lo) / self._span
 
 
@@ -129,6 +133,8 @@ class PCAGP(GPSurrogate):
         self._explained = var
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
+        if self._pca is None:
+            raise ModelFittingError("pca_gp: prepare() has not seen the candidates yet")
         mean, comps, s1 = self._pca
         flat = x.reshape(x.shape[0], -1).astype(np.float64)
         return (flat - mean) @ comps.T / s1
@@ -177,7 +183,12 @@ class StaticDKL(DKL):
         if self.module is None:
             return super()._fit(xt, yt, in_shape)
         update = self._params["update"]
-        report = {"loss": float("nan"), "iterations": 0, "reinit": False, "attempts": 1}
+        report: dict[str, Any] = {
+            "loss": float("nan"),
+            "iterations": 0,
+            "reinit": False,
+            "attempts": 1,
+        }
         report.update({"failures": [], "jitter_warnings": 0, "stale": update == "none"})
         if update == "none":
             return report
@@ -188,7 +199,7 @@ class StaticDKL(DKL):
             finally:
                 self._train_feature_map = True
         try:
-            self.module.set_train_data(xt, yt, strict=False)
+            self._fitted_module().set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
             self._condition(xt, yt)
         except _FIT_ERRORS as exc:
             raise ModelFittingError(f"static_dkl: re-conditioning failed: {exc}") from exc
@@ -196,3 +207,8 @@ class StaticDKL(DKL):
 
     def _needs_reinit(self, in_shape):
         return self.module is None or self._in_shape != in_shape
+
+
+register(GPCoords.name, GPCoords)
+register(PCAGP.name, PCAGP)
+register(StaticDKL.name, StaticDKL)

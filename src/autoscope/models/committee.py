@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autoscope.errors import InputDataError
+from autoscope.models._registry import register
 from autoscope.models.ensemble import Ensemble
 
 __all__ = ["Committee"]
@@ -54,3 +55,6 @@ class Committee(Ensemble):
             )
         super().__init__(members=list(members), seed=seed)
         self._params = {"members": self._params["members"], "seed": self._params["seed"]}
+
+
+register(Committee.name, Committee)

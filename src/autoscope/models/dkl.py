@@ -27,6 +27,7 @@ from torch import nn
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate, check_float, check_int
 from autoscope.models._pretrain import pretrain_extractor
+from autoscope.models._registry import register
 from autoscope.models._training import adam_mll, derive_seed, fork_seed
 
 __all__ = ["DKL", "PatchCNN", "FlatMLP"]
@@ -40,6 +41,10 @@ class _Flat(nn.Module):
     def __init__(self, in_dim: int, out_dim: int):
         super().__init__()
         self.in_dim, self.out_dim = in_dim, out_dim
+
+    def _net(self, x: torch.Tensor) -> torch.Tensor:
+        """Map flat inputs ``(n, in_dim)`` to ``(n, out_dim)`` (the subclass's network)."""
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
@@ -284,3 +289,6 @@ def _seq(name: str, value: Any, length: int | None) -> list[Any]:
         want = f"a list of {length}" if length else "a list"
         raise InputDataError(f"{name} must be {want} ints, got {value!r}")
     return list(value)
+
+
+register(DKL.name, DKL)

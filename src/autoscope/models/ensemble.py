@@ -17,7 +17,7 @@ Lakshminarayanan et al. 2017, applied to DKL).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from autoscope._specs import split_spec
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate, check_int
 from autoscope.models._gp import CandidatePosterior
+from autoscope.models._registry import get as build_model
+from autoscope.models._registry import register
 from autoscope.models._training import derive_seed
 
 __all__ = ["Ensemble", "MixturePosterior"]
@@ -46,15 +48,15 @@ class MixturePosterior:
         self.var = np.stack([m.var for m in self.members]).mean(axis=0) + self._means.var(axis=0)
         self.noise = float(np.mean([m.noise for m in self.members]))
 
-    def cross_cov(self, idx: Sequence[int]) -> np.ndarray:
+    def cross_cov(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Mixture covariance between every candidate and candidates ``idx``, (N, len(idx))."""
-        idx = np.asarray(idx, dtype=np.int64)
+        cols = np.asarray(idx, dtype=np.int64)
         within = np.mean([m.cross_cov(idx) for m in self.members], axis=0)
         dev = self._means - self.mean
-        return within + dev.T @ dev[:, idx] / len(self.members)
+        return within + dev.T @ dev[:, cols] / len(self.members)
 
     def joint_sample(
-        self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
+        self, idx: Sequence[int] | np.ndarray, rng: np.random.Generator, n_samples: int = 1
     ) -> np.ndarray:
         """Draw joint samples at ``idx``: each from a member chosen uniformly, (n, len(idx))."""
         which = rng.integers(len(self.members), size=n_samples)
@@ -108,7 +110,8 @@ def _reading(model: GPSurrogate, input_kind: str) -> GPSurrogate:
     if model.input_kind == input_kind:
         return model
     if input_kind == "features+coords" and model.input_kind in ("coords", "features"):
-        return _Columns(model, slice(-2, None) if model.input_kind == "coords" else slice(0, -2))
+        columns = slice(-2, None) if model.input_kind == "coords" else slice(0, -2)
+        return cast(GPSurrogate, _Columns(model, columns))  # a proxy with the model's API
     raise InputDataError(
         f"ensemble member {model.name!r} reads {model.input_kind!r} inputs, which the first "
         f"member's {input_kind!r} inputs do not contain"
@@ -152,15 +155,16 @@ class Ensemble(GPSurrogate):
 
     name = "ensemble"
 
-    def __init__(self, *, base: Any = "spatial_dkl", members: int = 3, seed: int = 0):
-        from autoscope import models  # the registry (this module is one of its entries)
-
+    def __init__(
+        self, *, base: Any = "spatial_dkl", members: int | Sequence[Any] = 3, seed: int = 0
+    ):
         seed = check_int("seed", seed, 0)
+        self.models: list[GPSurrogate]
         if isinstance(members, list | tuple):
             if not 2 <= len(members) <= 16:
                 raise InputDataError(f"an ensemble needs 2-16 members, got {len(members)}")
             specs = [_member_spec(m, seed) for m in members]
-            built = [models.get(name, **params) for name, params in specs]
+            built = [build_model(name, **params) for name, params in specs]
             lead = built[0]
             self.models = [_reading(m, lead.input_kind) for m in built]
             stored = [m.spec for m in built]
@@ -173,7 +177,7 @@ class Ensemble(GPSurrogate):
             params.pop("seed")
             k_members = check_int("members", members, 2, 16)
             self.models = [
-                models.get(
+                build_model(
                     name, **params, seed=seed if k == 0 else derive_seed(seed, 7919, k) % 2**31
                 )
                 for k in range(k_members)
@@ -186,7 +190,7 @@ class Ensemble(GPSurrogate):
 
     # -- what the recommender reads and sets -------------------------------------------------
     @property
-    def prepared(self) -> bool:
+    def prepared(self) -> bool:  # type: ignore[override]  # derived from the members
         """Whether every member ran its unsupervised set-up."""
         return all(m.prepared for m in self.models)
 
@@ -201,7 +205,7 @@ class Ensemble(GPSurrogate):
             m.feature_shape = shape
 
     @property
-    def module(self) -> Any:
+    def module(self) -> Any:  # type: ignore[override]  # the first member's
         """The first member's fitted gpytorch module (``None`` before a fit)."""
         return self.models[0].module
 
@@ -234,7 +238,9 @@ class Ensemble(GPSurrogate):
             "members": reports,
         }
 
-    def posterior(self, x: np.ndarray, batch_size: int = 4096) -> MixturePosterior:
+    def posterior(  # type: ignore[override]  # a mixture, with CandidatePosterior's API
+        self, x: np.ndarray, batch_size: int = 4096
+    ) -> MixturePosterior:
         """Return the mixture of the members' posteriors over ``x``."""
         return MixturePosterior([m.posterior(x, batch_size) for m in self.models])
 
@@ -252,3 +258,6 @@ def _member_spec(spec: Any, seed: int) -> tuple[str, dict[str, Any]]:
     if name == Ensemble.name:
         raise InputDataError("an ensemble member cannot be another ensemble")
     return name, {"seed": seed, **params}
+
+
+register(Ensemble.name, Ensemble)

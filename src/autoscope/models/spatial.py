@@ -26,9 +26,10 @@ import torch
 from gpytorch.kernels import AdditiveKernel, ScaleKernel
 from torch import nn
 
-from autoscope.errors import InputDataError
+from autoscope.errors import InputDataError, ModelFittingError
 from autoscope.models._base import check_float, log_normal
 from autoscope.models._gp import make_kernel
+from autoscope.models._registry import register
 from autoscope.models.baselines import _box
 from autoscope.models.dkl import DKL
 
@@ -46,7 +47,8 @@ class _WithPosition(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.extractor(x[..., : self.n_features])
-        r = (x[..., self.n_features :] - self.lo) / self.span
+        lo, span = self.get_buffer("lo"), self.get_buffer("span")
+        r = (x[..., self.n_features :] - lo) / span
         return torch.cat([z, r], dim=-1)
 
 
@@ -133,7 +135,7 @@ class SpatialDKL(DKL):
         return x_all[:, :n_feat], self._shape(n_feat)
 
     def _extractor_of(self, feature_map: nn.Module) -> nn.Module:
-        return feature_map.extractor
+        return feature_map.get_submodule("extractor")
 
     def _shape(self, n_feat: int) -> tuple[int, ...]:
         shape = tuple(self.feature_shape) if self.feature_shape is not None else (n_feat,)
@@ -146,6 +148,8 @@ class SpatialDKL(DKL):
     def _feature_map(self, in_shape: tuple[int, ...], flat_dim: int) -> tuple[nn.Module, int]:
         n_feat = flat_dim - 2
         extractor, d = self._extractor(self._shape(n_feat), n_feat)
+        if self._lo is None:
+            raise ModelFittingError("spatial_dkl: prepare() has not seen the candidates yet")
         return _WithPosition(extractor, n_feat, self._lo, self._span), d + 2
 
     def _kernel(self, dim: int) -> Any:
@@ -190,3 +194,6 @@ def _outputscale(kernel: Any) -> float:
     """Return the outputscale of a ``ScaleKernel`` or of a product led by one."""
     k = kernel if isinstance(kernel, ScaleKernel) else kernel.kernels[0]
     return float(k.outputscale.detach())
+
+
+register(SpatialDKL.name, SpatialDKL)

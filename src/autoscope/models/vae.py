@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from autoscope.errors import ModelFittingError
 from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._registry import register
 from autoscope.models._training import derive_seed, fork_seed
 
 __all__ = ["VAE", "VAEGP", "train_vae"]
@@ -141,7 +143,8 @@ class VAEGP(GPSurrogate):
         )
         self.vae: VAE | None = None
         self.vae_losses: list[float] = []
-        self._lo = self._span = None
+        self._lo: np.ndarray | None = None
+        self._span: float | None = None
 
     def _prepare(self, x_all: np.ndarray) -> None:
         p = self._params
@@ -163,13 +166,20 @@ class VAEGP(GPSurrogate):
         self._lo, self._span = lo, span if span > 0 else 1.0
 
     def _latent(self, x: np.ndarray) -> np.ndarray:
+        if self.vae is None:
+            raise ModelFittingError("vae_gp: prepare() has not trained the auto-encoder yet")
         with torch.no_grad():
             mu, _ = self.vae.encode(self._tensor(x.reshape(x.shape[0], -1)))
         return mu.double().cpu().numpy()
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
+        if self._lo is None or self._span is None:
+            raise ModelFittingError("vae_gp: prepare() has not seen the candidates yet")
         return (self._latent(x) - self._lo) / self._span
 
     def latent(self, x: np.ndarray) -> np.ndarray:
         """Return the (unscaled) VAE encoder means of ``x`` (N, ...), shape (N, k)."""
         return self._latent(np.asarray(x))
+
+
+register(VAEGP.name, VAEGP)

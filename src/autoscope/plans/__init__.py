@@ -33,6 +33,7 @@ from typing import Any
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
 import numpy as np
+from bluesky.utils import MsgGenerator
 
 from autoscope._calibration import ForecastCalibration
 from autoscope._dkl_loop import dkl_loop
@@ -81,7 +82,7 @@ def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
 
 
 @_is_plan
-def acquire_structure(microscope: Any, *, md: dict | None = None):
+def acquire_structure(microscope: Any, *, md: dict | None = None) -> MsgGenerator:
     """Acquire the structural image alone, as a run with one ``structure`` event.
 
     Parameters
@@ -107,16 +108,19 @@ def acquire_structure(microscope: Any, *, md: dict | None = None):
         )
     if md is not None and not isinstance(md, dict):
         raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
-    _md = {"plan_name": "acquire_structure", "plan_args": {"microscope": microscope.name}}
+    _md: dict[str, Any] = {
+        "plan_name": "acquire_structure",
+        "plan_args": {"microscope": microscope.name},
+    }
     _md.update(num_points=1, autoscope={"plan": "acquire_structure"})
     _md.update(md or {})
     return _structure_plan(microscope, _md)
 
 
-def _structure_plan(microscope: Any, md: dict):
+def _structure_plan(microscope: Any, md: dict) -> MsgGenerator:
     @bpp.stage_decorator([microscope.structure])
     @bpp.run_decorator(md=md)
-    def inner():
+    def inner() -> MsgGenerator:
         yield from acquire_image(microscope)
 
     return (yield from inner())
@@ -140,7 +144,7 @@ def dkl_explore(
     map_every: int = 1,
     steering: Any = None,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
 
     Acquire the structural image and build the recommender on its patches;
@@ -257,7 +261,7 @@ def dkl_explore(
 
 
 # -- baselines ----------------------------------------------------------------------------------
-def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
+def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict) -> MsgGenerator:
     """Run a fixed-order baseline: ``choose(image) -> (ids, reason)`` picks the points."""
     n_cand = len(s.candidates)
     point, geometry, decision = (
@@ -269,7 +273,7 @@ def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
 
     @bpp.stage_decorator([s.microscope])
     @run_outcome_decorator(md=md, outcome=outcome)
-    def inner():
+    def inner() -> MsgGenerator:
         image = yield from acquire_image(s.microscope, lambda _: s.geometry(geometry))
         if image is None:
             return
@@ -300,7 +304,7 @@ def raster_spectra(
     stride: int | None = None,
     *,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure on a serpentine raster over the candidate grid (baseline).
 
     Parameters
@@ -338,7 +342,7 @@ def random_spectra(
     seed: int | None = None,
     *,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure at ``budget`` distinct candidates drawn uniformly at random (baseline).
 
     Parameters are as in :func:`dkl_explore`; ``seed`` seeds the draw
@@ -374,7 +378,7 @@ def direct_spectra(
     min_distance: int = 2,
     invert: bool = False,
     md: dict | None = None,
-):
+) -> MsgGenerator:
     """Measure at objects found in the structural image, strongest first (direct mode).
 
     Objects (atom columns, particles, walls) are found by
@@ -419,7 +423,11 @@ def direct_spectra(
             f"need threshold <= 1 and max_sigma >= min_sigma, got {threshold}, {max_sigma}"
         )
     min_distance = check_int("min_distance", min_distance, 1)
-    params = {"threshold": threshold, "min_sigma": min_sigma, "max_sigma": max_sigma}
+    params: dict[str, Any] = {
+        "threshold": threshold,
+        "min_sigma": min_sigma,
+        "max_sigma": max_sigma,
+    }
     params.update(min_distance=min_distance, invert=bool(invert))
     s.plan_args.update(detector=detector, seed=None, **params)
     s.ns.update(detector={"name": detector, "params": params}, seed=None)

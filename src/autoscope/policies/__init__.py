@@ -34,11 +34,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
-from autoscope._specs import split_spec
-from autoscope.errors import InputDataError
-from autoscope.policies._base import DecisionContext, Policy, PosteriorLike, bind_params
+from autoscope.policies._base import DecisionContext, Policy, PosteriorLike
+from autoscope.policies._registry import available, from_spec, get, register
 from autoscope.policies.analytic import (
     ExpectedImprovement,
     LogExpectedImprovement,
@@ -67,67 +64,3 @@ __all__ = [
     "get",
     "register",
 ]
-
-_REGISTRY: dict[str, type[Policy]] = {
-    cls.name: cls
-    for cls in (
-        ExpectedImprovement,
-        LogExpectedImprovement,
-        ProbabilityOfImprovement,
-        UpperConfidenceBound,
-        PosteriorMean,
-        MaxVariance,
-        ThompsonSampling,
-        CostAware,
-    )
-}
-
-
-def available() -> list[str]:
-    """Return the sorted names of the registered policies."""
-    return sorted(_REGISTRY)
-
-
-def register(name: str, cls: type[Policy], *, overwrite: bool = False) -> None:
-    """Register a :class:`Policy` subclass under ``name`` (its ``name`` attribute is set).
-
-    Raises
-    ------
-    ValueError
-        ``name`` taken (without ``overwrite``) or ``cls`` not a Policy subclass.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, Policy)):
-        raise InputDataError(f"policy {name!r}: expected a Policy subclass, got {cls!r}")
-    if name in _REGISTRY and not overwrite:
-        raise InputDataError(f"policy {name!r} is already registered (pass overwrite=True)")
-    cls.name = name
-    _REGISTRY[name] = cls
-
-
-def get(name: str, **params: Any) -> Policy:
-    """Return policy ``name`` built with ``params``.
-
-    Raises
-    ------
-    ValueError
-        Unknown name, unknown parameter or bad value.
-    """
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise InputDataError(f"unknown policy {name!r}; available: {', '.join(available())}")
-    cls = _REGISTRY[name]
-    bind_params(cls, params)
-    return cls(**params)
-
-
-def from_spec(spec: Any) -> Policy:
-    """Build a policy from a name, a ``{"name", "params"}`` dict, or return a policy as is.
-
-    Raises
-    ------
-    ValueError
-        Malformed spec, unknown name or bad parameters.
-    """
-    if isinstance(spec, Policy):
-        return spec
-    name, params = split_spec(spec, "policy")
-    return get(name, **params)

@@ -27,12 +27,12 @@ __all__ = ["DecisionContext", "Policy", "PosteriorLike"]
 class PosteriorLike(Protocol):
     """What a policy may ask of a model posterior beyond mean and variance."""
 
-    def cross_cov(self, idx: Sequence[int]) -> np.ndarray:
+    def cross_cov(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
         """Covariance between every candidate and ``idx``, shape (N, len(idx))."""
         ...
 
     def joint_sample(
-        self, idx: Sequence[int], rng: np.random.Generator, n_samples: int = 1
+        self, idx: Sequence[int] | np.ndarray, rng: np.random.Generator, n_samples: int = 1
     ) -> np.ndarray:
         """Joint samples at ``idx``, shape (n_samples, len(idx))."""
         ...

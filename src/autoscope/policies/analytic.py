@@ -38,6 +38,7 @@ from torch.distributions import Normal
 
 from autoscope.errors import InputDataError
 from autoscope.policies._base import DecisionContext, Policy
+from autoscope.policies._registry import register
 
 __all__ = [
     "ExpectedImprovement",
@@ -244,3 +245,11 @@ class MaxVariance(Policy):
         """Return the posterior standard deviation per candidate (N,)."""
         values, _, scale = evaluate(analytic.PosteriorStandardDeviation, ctx)
         return values * scale
+
+
+register(ExpectedImprovement.name, ExpectedImprovement)
+register(LogExpectedImprovement.name, LogExpectedImprovement)
+register(ProbabilityOfImprovement.name, ProbabilityOfImprovement)
+register(UpperConfidenceBound.name, UpperConfidenceBound)
+register(PosteriorMean.name, PosteriorMean)
+register(MaxVariance.name, MaxVariance)

@@ -22,6 +22,7 @@ import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.policies._base import DecisionContext, Policy
+from autoscope.policies._registry import from_spec, register
 
 __all__ = ["CostAware"]
 
@@ -57,8 +58,6 @@ class CostAware(Policy):
         dwell_weight: float = 0.0,
         normalize: bool = True,
     ):
-        from autoscope.policies import from_spec  # the registry imports this module
-
         inner = from_spec(base)
         if isinstance(inner, CostAware):
             raise InputDataError("policy 'cost_aware' cannot wrap another 'cost_aware'")
@@ -98,3 +97,6 @@ class CostAware(Policy):
                 lo, hi = s[ok].min(), s[ok].max()
                 s = (s - lo) / (hi - lo) if hi > lo else np.where(np.isnan(s), np.nan, 0.0)
         return s - self.cost(ctx)
+
+
+register(CostAware.name, CostAware)

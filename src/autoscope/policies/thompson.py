@@ -21,6 +21,7 @@ import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.policies._base import DecisionContext, Policy
+from autoscope.policies._registry import register
 
 __all__ = ["ThompsonSampling"]
 
@@ -82,3 +83,6 @@ class ThompsonSampling(Policy):
             values.append(float(s[j]))
             avail[j] = False
         return chosen, values
+
+
+register(ThompsonSampling.name, ThompsonSampling)

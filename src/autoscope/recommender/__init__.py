@@ -42,7 +42,7 @@ from autoscope._model_chain import FitOutcome, ModelChain
 from autoscope._objectives import Measurements, Objectives
 from autoscope._recommender_state import CandidateSet, check_int
 from autoscope._stopping import StopCriteria
-from autoscope.errors import InputDataError, NoRecommendation
+from autoscope.errors import InputDataError, ModelFittingError, NoRecommendation
 from autoscope.features import extract_patches, standardize_features
 
 __all__ = ["DKLRecommender"]
@@ -121,7 +121,8 @@ class DKLRecommender:
             "stride": int(stride),
             "normalize": normalize,
         }
-        self._image_shape = tuple(np.shape(image)[:2])
+        h, w = np.shape(image)[:2]
+        self._image_shape: tuple[int, int] | None = (int(h), int(w))
         self._setup(patches, centres, policy, seed, model, **options)
 
     @classmethod
@@ -469,13 +470,19 @@ class DKLRecommender:
             raise InputDataError(f"policy {policy.name!r} needs candidate coordinates")
 
     def _inputs(self, model: models.GPSurrogate) -> np.ndarray:
+        if model.input_kind not in ("coords", "features+coords"):
+            return self.features
+        coords = self._set.coords
+        if coords is None:
+            raise InputDataError(
+                f"model {model.name!r} reads candidate coordinates: pass coords= to from_features"
+            )
         if model.input_kind == "coords":
-            return self._set.coords
+            return coords
         if model.input_kind == "features+coords":
             if self._with_coords is None:
                 flat = self.features.reshape(self.features.shape[0], -1)
-                coords = self._set.coords.astype(flat.dtype)
-                self._with_coords = np.concatenate([flat, coords], axis=1)
+                self._with_coords = np.concatenate([flat, coords.astype(flat.dtype)], axis=1)
             model.feature_shape = tuple(self.features.shape[1:])
             return self._with_coords
         return self.features
@@ -508,7 +515,10 @@ class DKLRecommender:
         return maxmin_pick(where, np.asarray(self._data.ids, dtype=np.int64), available, q, rng)
 
     def _context(self, available: np.ndarray, rng: np.random.Generator) -> policies.DecisionContext:
-        post = self._calibration.for_policy(self._fit.posterior)
+        fitted = self._fit.posterior
+        if fitted is None:
+            raise ModelFittingError("no fitted posterior to decide on")
+        post = self._calibration.for_policy(fitted)
         return policies.DecisionContext(
             mean=post.mean,
             var=post.var,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autoscope.errors import InputDataError
+
+if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
+    from autoscope.trace import ExperimentTrace
 
 __all__ = [
     "best_so_far",
@@ -69,7 +73,7 @@ def normalize_spec(kind: str, spec: Any) -> dict[str, Any]:
     )
 
 
-def recommender_config(trace: Any) -> dict[str, Any]:
+def recommender_config(trace: ExperimentTrace) -> dict[str, Any]:
     """Return the JSON configuration the run built its recommender with (a deep copy).
 
     Raises
@@ -87,7 +91,7 @@ def recommender_config(trace: Any) -> dict[str, Any]:
     return copy.deepcopy(dict(config))
 
 
-def build_recommender(trace: Any, config: Mapping[str, Any]) -> Any:
+def build_recommender(trace: ExperimentTrace, config: Mapping[str, Any]) -> DKLRecommender:
     """Rebuild the recommender exactly as the plan did: ``DKLRecommender(image, **config)``."""
     from autoscope.recommender import DKLRecommender
 
@@ -103,12 +107,12 @@ def build_recommender(trace: Any, config: Mapping[str, Any]) -> Any:
     return rec
 
 
-def decision_records(trace: Any) -> list[dict[str, Any]]:
+def decision_records(trace: ExperimentTrace) -> list[dict[str, Any]]:
     """Return the run's model decisions in order (the final ``chosen_id == -1`` one excluded)."""
     return [d for d in trace.decisions if int(d.get("chosen_id", -1)) >= 0]
 
 
-def scalarize_all(trace: Any, scalarizer: Any) -> tuple[dict[str, Any], np.ndarray]:
+def scalarize_all(trace: ExperimentTrace, scalarizer: Any) -> tuple[dict[str, Any], np.ndarray]:
     """Apply a scalarizer to every stored spectrum.
 
     Returns

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -46,12 +46,15 @@ from scipy.linalg import cho_factor, cho_solve
 from autoscope.errors import InputDataError
 from autoscope.replay._common import check_trace, pca_embed
 
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
+
 __all__ = ["best_channel", "channel_names", "gp_log_ml"]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
 
-def channel_names(trace: Any) -> list[str]:
+def channel_names(trace: ExperimentTrace) -> list[str]:
     """Names of the structural image's channels (from the stored sample description)."""
     img = np.asarray(trace.image)
     n = img.shape[2] if img.ndim == 3 else 1
@@ -175,7 +178,7 @@ def _score_model(model: Any, x: np.ndarray, y: np.ndarray, n_folds: int) -> dict
 
 
 def best_channel(
-    trace: Any,
+    trace: ExperimentTrace,
     channels: Any = None,
     *,
     max_size: int | None = None,
@@ -255,7 +258,10 @@ def _score_subsets(patches, picked, names, top, ids, y, n_folds, n_start, n_comp
                 scores = _score_gp(z[ids] / s1, y, n_folds, n_start)
             else:
                 scores = _score_model(model, x_all[ids], y, n_folds)
-            row = {"channels": tuple(names[i] for i in subset), "indices": tuple(subset)}
+            row: dict[str, Any] = {
+                "channels": tuple(names[i] for i in subset),
+                "indices": tuple(subset),
+            }
             row.update(n=int(len(y)), **scores)
             rows.append(row)
     return rows

@@ -19,11 +19,14 @@ import csv
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autoscope._argtypes import spec_arg
+
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["HELP", "add_replay_arguments", "add_replay_parser", "replay_report", "run_replay"]
 
@@ -113,7 +116,7 @@ def run_replay(args: argparse.Namespace, parser: argparse.ArgumentParser | None 
 
 
 def replay_report(
-    trace: Any,
+    trace: ExperimentTrace,
     out_dir: Any,
     *,
     scalarizer: Any = None,

@@ -21,12 +21,15 @@ array([0.31, 0.52])
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.replay._common import best_so_far, check_trace, pca_embed, scalarize_all
+
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["CompareResult", "compare", "coverage_curve", "run_label"]
 
@@ -93,7 +96,7 @@ class CompareResult:
         return compare_figure(self)
 
 
-def run_label(trace: Any) -> str:
+def run_label(trace: ExperimentTrace) -> str:
     """Return a short label ``"policy | scalarizer | seed S"`` from a run's stored specs."""
     specs = trace.specs or {}
     parts = []
@@ -213,7 +216,7 @@ def compare(
 
 
 def _embedding(
-    trace: Any, cache: list[tuple[Any, np.ndarray]], normalize: str | None
+    trace: ExperimentTrace, cache: list[tuple[Any, np.ndarray]], normalize: str | None
 ) -> np.ndarray:
     """PCA embedding of a run's patches, shared between runs with the same image and geometry."""
     key = (np.asarray(trace.image), int(trace.patch_size), int(trace.stride))

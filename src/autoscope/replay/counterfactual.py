@@ -36,7 +36,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +50,10 @@ from autoscope.replay._common import (
     scalarize_all,
 )
 from autoscope.replay._walk import PlanWalk
+
+if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["CounterfactualResult", "counterfactual"]
 
@@ -133,7 +137,7 @@ class CounterfactualResult:
     final_std: np.ndarray | None = None
     run_scalarizer: dict[str, Any] = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False)
-    recommender: Any = field(default=None, repr=False)
+    recommender: DKLRecommender | None = field(default=None, repr=False)
 
     @property
     def n_decisions(self) -> int:
@@ -187,7 +191,7 @@ class CounterfactualResult:
             "mean_distance_px": float(np.nanmean(self.distance())) if self.n_decisions else None,
         }
 
-    def figure(self, trace: Any = None) -> Any:
+    def figure(self, trace: ExperimentTrace | None = None) -> Any:
         """Draw actual vs counterfactual paths, ranks and values; see :mod:`.figures`."""
         from autoscope.replay.figures import counterfactual_figure
 
@@ -224,7 +228,7 @@ def _spec_or_none(kind: str, spec: Any) -> dict[str, Any] | None:
     return dict(models.from_spec(normalize_spec(kind, spec)).spec)
 
 
-def _interventions(trace: Any, new_scalarizer: bool, new_policy: bool) -> Any:
+def _interventions(trace: ExperimentTrace, new_scalarizer: bool, new_policy: bool) -> Any:
     """Return an ``InterventionReplay`` of a steered run (``None`` if it was not steered).
 
     Interventions of a kind the counterfactual replaces (scalarizer, policy) are skipped.
@@ -237,14 +241,14 @@ def _interventions(trace: Any, new_scalarizer: bool, new_policy: bool) -> Any:
     return InterventionReplay(trace, skip=skip)
 
 
-def _n_seed(trace: Any, n_meas: int) -> int:
+def _n_seed(trace: ExperimentTrace, n_meas: int) -> int:
     phases = list(getattr(trace, "phases", []) or [])
     n = sum(1 for p in phases if p == "seed") if phases else int(trace.specs.get("n_seed") or 0)
     return min(n, n_meas)
 
 
 def counterfactual(
-    trace: Any,
+    trace: ExperimentTrace,
     scalarizer: Any = None,
     policy: Any = None,
     *,
@@ -305,7 +309,7 @@ def counterfactual(
         replay.measure(ids[step], values[step])
 
     rows: list[dict[str, Any]] = []
-    maps: dict[str, list[np.ndarray]] = {"steps": [], "mean": [], "std": [], "acq": []}
+    maps: dict[str, list[Any]] = {"steps": [], "mean": [], "std": [], "acq": []}
     for t, dec in enumerate(decisions):
         step = int(dec.get("step", n_seed + t))
         if step >= len(ids):

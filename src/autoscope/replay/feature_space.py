@@ -25,12 +25,16 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.replay._common import check_trace, pca_embed
+
+if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["FeatureSpaceResult", "embed_patches", "feature_space"]
 
@@ -167,11 +171,11 @@ def _vae_embed(flat: np.ndarray, *, seed: int, epochs: int, hidden: int, beta: f
 
 
 def feature_space(
-    trace: Any,
+    trace: ExperimentTrace,
     method: str = "vae",
     *,
     dkl: bool = True,
-    recommender: Any = None,
+    recommender: DKLRecommender | None = None,
     normalize: str | None = "image",
     seed: int = 0,
     epochs: int = 40,

@@ -6,12 +6,15 @@ Each function takes a result of :mod:`autoscope.replay` and returns a new Figure
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from autoscope.replay._common import candidate_map, pca_embed
+
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
 
 __all__ = [
     "best_channel_figure",
@@ -36,7 +39,7 @@ def _grid_image(ax: Any, candidates: np.ndarray, values: Any, title: str, cmap: 
     return im
 
 
-def counterfactual_figure(result: Any, trace: Any = None) -> Figure:
+def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> Figure:
     """Actual vs counterfactual choices, rank of the actual point, values, last mean map.
 
     Parameters
@@ -170,7 +173,7 @@ def feature_space_figure(result: Any) -> Figure:
     """
     dkl = result.dkl_embedding is not None and result.dkl_embedding.shape[1] >= 1
     fig = Figure(figsize=(10 if dkl else 5.5, 4.8), layout="constrained")
-    axs = np.atleast_1d(fig.subplots(1, 2 if dkl else 1))
+    axs = np.atleast_1d(cast(Any, fig.subplots(1, 2 if dkl else 1)))
     _trajectory(fig, axs[0], result.embedding, result, f"{result.method.upper()} of all patches")
     if dkl:
         emb, title = result.dkl_embedding, "the run's DKL embedding (end of run)"

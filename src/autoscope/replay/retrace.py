@@ -29,7 +29,7 @@ and :math:`z = I / \sigma`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import norm
@@ -40,6 +40,10 @@ from autoscope.replay._common import (
     check_trace,
     recommender_config,
 )
+
+if TYPE_CHECKING:
+    from autoscope.recommender import DKLRecommender
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["RetraceResult", "acquisition_terms", "final_recommender", "retrace"]
 
@@ -136,7 +140,9 @@ class RetraceResult:
         return retrace_figure(self)
 
 
-def final_recommender(trace: Any, config: dict[str, Any] | None = None) -> Any:
+def final_recommender(
+    trace: ExperimentTrace, config: dict[str, Any] | None = None
+) -> DKLRecommender | None:
     """Return the run's recommender trained once on every measured point (``None``: no fit).
 
     All finite measured values are ingested in one call, in path order, and the model
@@ -199,7 +205,7 @@ def _stored(dec: dict[str, Any], key: str) -> float:
         return float("nan")
 
 
-def retrace(trace: Any, *, recommender: Any = None) -> RetraceResult:
+def retrace(trace: ExperimentTrace, *, recommender: DKLRecommender | None = None) -> RetraceResult:
     """Explain a stored run with its model trained once on every measured point.
 
     Parameters

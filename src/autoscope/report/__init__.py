@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,10 @@ from autoscope.report._summary import (
     truth_values,
 )
 
+if TYPE_CHECKING:
+    from autoscope.protocols import Sample
+    from autoscope.trace import ExperimentTrace
+
 __all__ = [
     "FIGURES",
     "best_so_far_figure",
@@ -56,7 +60,7 @@ __all__ = [
 ]
 
 
-def _html(summary: dict[str, Any], trace: Any, files: dict[str, str]) -> str:
+def _html(summary: dict[str, Any], trace: ExperimentTrace, files: dict[str, str]) -> str:
     esc = html.escape
     rows = "\n".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in summary_rows(summary)
@@ -89,7 +93,11 @@ replacement from the true candidate values.</p>
 
 
 def make_report(
-    trace: Any, out_dir: Any, sample: Any = None, *, top_fraction: float = 0.01
+    trace: ExperimentTrace,
+    out_dir: Any,
+    sample: Sample | None = None,
+    *,
+    top_fraction: float = 0.01,
 ) -> Path:
     """Write the PNG panels, ``summary.json`` and ``index.html`` of a run.
 

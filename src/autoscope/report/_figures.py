@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from autoscope.report._summary import candidate_grid, random_baseline, top_region
+
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
 
 __all__ = ["FIGURES", "best_so_far_figure", "last_map", "map_figure", "structure_figure"]
 
@@ -29,13 +32,13 @@ def _first_channel(image: Any) -> np.ndarray:
     return img[..., 0] if img.ndim == 3 else img
 
 
-def _overlay_points(ax: Any, trace: Any, **kw: Any) -> None:
+def _overlay_points(ax: Any, trace: ExperimentTrace, **kw: Any) -> None:
     if len(trace.measured_ids):
         kw = {"s": 10, "c": "white", "edgecolors": "black", "linewidths": 0.5} | kw
         ax.scatter(np.asarray(trace.cols), np.asarray(trace.rows), **kw)
 
 
-def structure_figure(trace: Any) -> Figure:
+def structure_figure(trace: ExperimentTrace) -> Figure:
     """Draw the structural image (first channel) with the measured path, seeds and the best point.
 
     Returns
@@ -96,7 +99,13 @@ def structure_figure(trace: Any) -> Figure:
 
 
 def map_figure(
-    trace: Any, values: Any, title: str, *, cmap: str = "viridis", label: str = "", top: Any = None
+    trace: ExperimentTrace,
+    values: Any,
+    title: str,
+    *,
+    cmap: str = "viridis",
+    label: str = "",
+    top: Any = None,
 ) -> Figure:
     """One per-candidate quantity as a map with the measured points on top.
 
@@ -129,7 +138,9 @@ def map_figure(
     return fig
 
 
-def best_so_far_figure(trace: Any, truth: Any = None, top_fraction: float = 0.01) -> Figure:
+def best_so_far_figure(
+    trace: ExperimentTrace, truth: Any = None, top_fraction: float = 0.01
+) -> Figure:
     """Best value after each measurement, against the exact random-sampling baseline.
 
     Parameters
@@ -173,14 +184,14 @@ def best_so_far_figure(trace: Any, truth: Any = None, top_fraction: float = 0.01
     return fig
 
 
-def last_map(trace: Any, key: str) -> tuple[np.ndarray | None, int | None]:
+def last_map(trace: ExperimentTrace, key: str) -> tuple[np.ndarray | None, int | None]:
     """Return the last stored (not all-NaN) row of ``trace.maps[key]`` and its decision index."""
     maps = getattr(trace, "maps", None) or {}
     arr = maps.get(key)
     if arr is None:
         return None, None
     arr = np.asarray(arr, dtype=float)
-    stored = np.flatnonzero(np.isfinite(arr).any(axis=1)) if arr.ndim == 2 else []
+    stored = np.flatnonzero(np.isfinite(arr).any(axis=1)) if arr.ndim == 2 else np.empty(0, int)
     if len(stored) == 0:
         return None, None
     return arr[stored[-1]], int(stored[-1])

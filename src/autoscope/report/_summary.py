@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import gammaln
 
 from autoscope.errors import InputDataError
+
+if TYPE_CHECKING:
+    from autoscope.protocols import Sample
+    from autoscope.trace import ExperimentTrace
 
 __all__ = [
     "candidate_grid",
@@ -80,7 +84,7 @@ def random_baseline(values: Any, k_max: int, quantiles: tuple[float, ...] = (0.1
     return out
 
 
-def candidate_grid(trace: Any, values: Any) -> np.ndarray:
+def candidate_grid(trace: ExperimentTrace, values: Any) -> np.ndarray:
     """Scatter per-candidate values onto the image grid.
 
     Parameters
@@ -103,7 +107,7 @@ def candidate_grid(trace: Any, values: Any) -> np.ndarray:
     return grid
 
 
-def truth_values(trace: Any, sample: Any) -> np.ndarray:
+def truth_values(trace: ExperimentTrace, sample: Sample) -> np.ndarray:
     """Return the sample's noise-free scalarizer values at every candidate, shape (N,)."""
     truth = np.asarray(sample.truth(trace.specs["scalarizer"]), dtype=float)
     cand = np.asarray(trace.candidates, dtype=int)
@@ -131,7 +135,9 @@ def top_region(values: Any, top_fraction: float = 0.01) -> np.ndarray:
     return v >= np.sort(v)[::-1][m - 1]
 
 
-def summarize(trace: Any, sample: Any = None, top_fraction: float = 0.01) -> dict[str, Any]:
+def summarize(
+    trace: ExperimentTrace, sample: Sample | None = None, top_fraction: float = 0.01
+) -> dict[str, Any]:
     """Headline numbers of a run (the objective is maximised).
 
     Parameters
@@ -154,8 +160,9 @@ def summarize(trace: Any, sample: Any = None, top_fraction: float = 0.01) -> dic
     n_cand = int(np.asarray(trace.candidates).shape[0])
     ids = np.asarray(trace.measured_ids, dtype=int)
     vals = np.asarray(trace.values, dtype=float)
-    lat = [d.get("t_total") for d in trace.decisions if d.get("t_total") is not None]
-    lat = np.asarray(lat, dtype=float)
+    lat = np.asarray(
+        [d.get("t_total") for d in trace.decisions if d.get("t_total") is not None], dtype=float
+    )
     lat = lat[np.isfinite(lat)]
     specs = dict(trace.specs or {})
     s: dict[str, Any] = {

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import InputDataError
+from autoscope.registry import Registry
 
 __all__ = ["Scalarizer", "available", "from_spec", "get", "register", "to_spec"]
 
@@ -37,7 +38,7 @@ class _Entry:
     check_takes_shape: bool = False
 
 
-_REGISTRY: dict[str, _Entry] = {}
+_REGISTRY: Registry[_Entry] = Registry("scalarizer")
 
 
 def register(
@@ -87,12 +88,8 @@ def register(
     ValueError
         If ``name`` is taken (and ``overwrite`` is false) or ``func`` is not callable.
     """
-    if not isinstance(name, str) or not name:
-        raise InputDataError(f"scalarizer name must be a non-empty string, got {name!r}")
     if not callable(func):
         raise InputDataError(f"scalarizer {name!r}: expected a callable, got {type(func).__name__}")
-    if name in _REGISTRY and not overwrite:
-        raise InputDataError(f"scalarizer {name!r} is already registered (pass overwrite=True)")
     sig = inspect.signature(func)
     plist = list(sig.parameters.values())
     if len(plist) < 2:
@@ -103,23 +100,27 @@ def register(
     names = tuple(p.name for p in plist[2:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     var_kw = any(p.kind is p.VAR_KEYWORD for p in plist)
     takes_shape = check is not None and "spectrum_shape" in inspect.signature(check).parameters
-    _REGISTRY[name] = _Entry(
-        func=func,
-        vectorized=vectorized,
-        check=check,
-        spectrum_ndim=spectrum_ndim,
-        doc=inspect.getdoc(func) or "",
-        params=names,
-        var_keyword=var_kw,
-        explain=explain,
-        check_takes_shape=takes_shape,
+    _REGISTRY.register(
+        name,
+        _Entry(
+            func=func,
+            vectorized=vectorized,
+            check=check,
+            spectrum_ndim=spectrum_ndim,
+            doc=inspect.getdoc(func) or "",
+            params=names,
+            var_keyword=var_kw,
+            explain=explain,
+            check_takes_shape=takes_shape,
+        ),
+        overwrite=overwrite,
     )
     return func
 
 
 def available() -> list[str]:
     """Return the sorted names of all registered scalarizers."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.available()
 
 
 def _jsonable(value: Any) -> Any:
@@ -149,11 +150,7 @@ class Scalarizer:
     """
 
     def __init__(self, name: str, params: Mapping[str, Any] | None = None):
-        if name not in _REGISTRY:
-            raise InputDataError(
-                f"unknown scalarizer {name!r}; available: {', '.join(available())}"
-            )
-        entry = _REGISTRY[name]
+        entry = _REGISTRY[name]  # ValueError naming an unknown name
         params = dict(params or {})
         unknown = [k for k in params if k not in entry.params]
         if unknown and not entry.var_keyword:
@@ -254,9 +251,16 @@ class Scalarizer:
         axis = np.asarray(axis, dtype=float)
         self._check_one(spectrum, axis)
         if self._entry.explain is not None:
-            return self._entry.explain(spectrum, axis, **self.params)
-        value = float(self._entry.func(spectrum, axis, **self.params))
-        return None if np.isfinite(value) else f"{self.name} returned {value} (no reason given)"
+            why = self._entry.explain(spectrum, axis, **self.params)
+            if why is not None:
+                return why
+        with np.errstate(all="ignore"):
+            value = float(self._entry.func(spectrum, axis, **self.params))
+        if np.isfinite(value):
+            return None
+        if not np.all(np.isfinite(spectrum)) or np.abs(spectrum).max(initial=0.0) > 1e150:
+            return f"{self.name} returned {value}: the spectrum holds non-finite or huge values"
+        return f"{self.name} returned {value} (no reason given)"
 
     def __call__(self, spectrum: np.ndarray, axis: np.ndarray) -> float:
         """Return the scalar for one spectrum (NaN where it is undefined)."""

@@ -252,6 +252,9 @@ def fit_loop(
             continue
         if res.cost < best_cost:
             best, best_cost = res.x, res.cost
+        if best is None:  # a non-finite cost never becomes the best point
+            why = f"optimiser returned a non-finite cost ({res.cost})"
+            continue
         r2 = 1.0 - float(np.sum((_model(best, v, inc) - rn) ** 2)) / sst
         if r2 >= _GOOD_R2:
             break

@@ -69,7 +69,7 @@ def _check_combine(axis, terms, op="sum", spectrum_shape=None) -> None:
     children = _children(terms)
     if op == "ratio" and len(children) != 2:
         raise InputDataError(f"op='ratio' needs exactly 2 terms, got {len(children)}")
-    ndims = {c.spectrum_ndim for c, _ in children} - {None}
+    ndims = {c.spectrum_ndim for c, _ in children if c.spectrum_ndim is not None}
     if len(ndims) > 1:
         raise InputDataError(
             f"combine terms expect spectra of different dimensionality: {sorted(ndims)}"

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from autoscope.errors import InputDataError
@@ -32,9 +33,10 @@ def make_sample(
 
     Parameters
     ----------
-    kind : {"stem", "spm", "fourd"}
+    kind : {"stem", "spm", "fourd", "tiny"}
         STEM-EELS (HAADF + low-loss EELS), SPM ferroelectric (PFM + hysteresis
-        loops) or 4D-STEM (HAADF + diffraction patterns).
+        loops), 4D-STEM (HAADF + diffraction patterns), or the tiny analytic
+        sample of :mod:`autoscope.sim.tiny` (for tests and examples).
     shape : (int, int)
         Grid shape ``(H, W)`` in pixels.
     seed : int
@@ -47,12 +49,15 @@ def make_sample(
     ValueError
         Unknown kind, bad shape or bad parameters.
     """
+    cls: Callable[..., BaseSample]
     if kind == "stem":
         from autoscope.sim.stem import STEMSample as cls
     elif kind == "spm":
         from autoscope.sim.spm import SPMSample as cls
     elif kind == "fourd":
         from autoscope.sim.fourd import FourDSample as cls
+    elif kind == "tiny":
+        from autoscope.sim.tiny import TinySample as cls
     else:
-        raise InputDataError(f"unknown sample kind {kind!r}; expected one of {KINDS}")
+        raise InputDataError(f"unknown sample kind {kind!r}; expected one of {KINDS + ('tiny',)}")
     return cls(shape=shape, seed=seed, **params)

@@ -6,7 +6,7 @@
 ``README.md`` giving their origin (pycroscopy/DTMicroscope, commit
 17245ba6df42) and SHA-256 sums. They were written with sidpy/pyNSID; ``h5py``
 reads them directly. Keep the licence notice with any copy and cite the
-repository when results use them. :class:`autoscope.sim.replay.ReplaySample`
+repository when results use them. :class:`autoscope.sim.recorded.RecordedSample`
 wraps what these functions return.
 """
 

@@ -148,7 +148,7 @@ def _relaxed_field(
     up_fraction: float,
     gamma: float,
     steps: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     h, w = shape
     pad = int(np.ceil(domain_size))
     hp, wp = h + 2 * pad, w + 2 * pad

@@ -84,6 +84,8 @@ class BaseSample:
     pixel_size: float = 1.0
     pixel_units: str = "px"
     seed: int | None = None
+    #: the spec of the property this sample is built to show (set by subclasses)
+    default_scalarizer: dict[str, Any] | None
     #: pixels per chunk for whole-grid evaluation (bounded memory)
     chunk_pixels: int = 4096
 

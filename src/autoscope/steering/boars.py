@@ -243,7 +243,9 @@ class BOARS:
     def targets(self) -> np.ndarray:
         """Target after each recorded vote, (n_votes, L), NaN rows before the first good vote."""
         rows = [
-            np.full(np.shape(self._sum), np.nan) if r["target"] is None else r["target"]
+            np.full(() if self._sum is None else self._sum.shape, np.nan)
+            if r["target"] is None
+            else r["target"]
             for r in self.history
         ]
         return np.asarray(rows, dtype=float) if rows else np.empty((0, 0))

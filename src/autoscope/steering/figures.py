@@ -7,11 +7,10 @@ Both take an :class:`~autoscope.trace.ExperimentTrace` (or anything with
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
+from autoscope.protocols import Trace
 from autoscope.steering.history import interventions_of, votes_of
 
 __all__ = ["boars_figure", "interventions_figure"]
@@ -30,7 +29,7 @@ _COLORS = {
 }
 
 
-def interventions_figure(trace: Any) -> Figure:
+def interventions_figure(trace: Trace) -> Figure:
     """Draw the measured values against the step, with one labelled line per intervention.
 
     Returns
@@ -65,7 +64,7 @@ def interventions_figure(trace: Any) -> Figure:
     return fig
 
 
-def boars_figure(trace: Any) -> Figure:
+def boars_figure(trace: Trace) -> Figure:
     """Draw the BOARS votes and the target spectrum after each vote.
 
     Returns

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from autoscope.protocols import CandidateRecommender, Trace
 from autoscope.steering.interventions import RunState, apply_intervention
 from autoscope.steering.records import KINDS, decode_record
 
@@ -73,7 +74,7 @@ class InterventionReplay:
 
     def __init__(
         self,
-        trace: Any,
+        trace: Trace,
         *,
         skip: Sequence[str] = (),
         records: Iterable[Mapping[str, Any]] | None = None,
@@ -104,7 +105,7 @@ class InterventionReplay:
         """Return the boundary of each record, in order."""
         return [int(r.get("step") or 0) for r in self.records]
 
-    def apply_due(self, rec: Any, step: int) -> list[dict[str, Any]]:
+    def apply_due(self, rec: CandidateRecommender, step: int) -> list[dict[str, Any]]:
         """Apply, in order, every stored record with ``record["step"] <= step`` not applied yet.
 
         Parameters

@@ -48,6 +48,7 @@ import numpy as np
 
 from autoscope import policies, scalarizers
 from autoscope.errors import InputDataError
+from autoscope.protocols import CandidateRecommender
 from autoscope.steering.layers import compose_policy, policy_layers
 from autoscope.steering.records import (
     KINDS,
@@ -108,13 +109,13 @@ class RunState:
         return v if math.isfinite(v) else float("nan")
 
 
-def replace_values(rec: Any, values: Any) -> None:
+def replace_values(rec: CandidateRecommender, values: Any) -> None:
     """Replace the values of every point the recommender ingested, in ``rec.measured_ids`` order.
 
     Uses the recommender's public ``replace_values(values)``
-    (:meth:`autoscope.recommender.DKLRecommender.replace_values`), or the
-    ``ingested`` dicts of :class:`autoscope.testing.FakeRecommender`. The model is
-    kept; it refits at the next decision.
+    (:meth:`autoscope.recommender.DKLRecommender.replace_values`; the fakes of
+    :mod:`autoscope.testing` have it too). The model is kept; it refits at the
+    next decision.
 
     Raises
     ------
@@ -125,16 +126,10 @@ def replace_values(rec: Any, values: Any) -> None:
     n = len(rec.measured_ids)
     if values.shape != (n,):
         raise InputDataError(f"need {n} values (one per ingested point), got shape {values.shape}")
-    if callable(getattr(rec, "replace_values", None)):
-        rec.replace_values(values)
-    elif isinstance(getattr(rec, "ingested", None), list):  # autoscope.testing.FakeRecommender
-        for p, v in zip(rec.ingested, values, strict=True):
-            p["value"] = float(v)
-    else:
-        raise InputDataError(f"{type(rec).__name__} cannot replace its ingested values")
+    _method(rec, "replace_values")(values)
 
 
-def _rescalarize(rec: Any, state: RunState, spec: dict) -> dict[str, Any]:
+def _rescalarize(rec: CandidateRecommender, state: RunState | None, spec: dict) -> dict[str, Any]:
     if state is None or state.axis is None or len(state.spectra) != len(state.measured):
         raise InputDataError("scalarizer: re-scalarizing needs the run's spectra and axis")
     sc = scalarizers.from_spec(spec)
@@ -167,14 +162,18 @@ def _method(rec: Any, name: str) -> Any:
     return m
 
 
-def _n_excluded(rec: Any) -> int | None:
+def _n_excluded(rec: CandidateRecommender) -> int | None:
     config = getattr(rec, "config", None)
     ex = config.get("excluded") if isinstance(config, Mapping) else None
     return None if ex is None else len(ex)
 
 
 def apply_intervention(
-    rec: Any, record: Mapping[str, Any], state: RunState | None = None, *, step: int | None = None
+    rec: CandidateRecommender,
+    record: Mapping[str, Any],
+    state: RunState | None = None,
+    *,
+    step: int | None = None,
 ) -> dict[str, Any]:
     """Apply one intervention to a recommender (and the plan's state) at a step boundary.
 
@@ -209,7 +208,7 @@ def apply_intervention(
         return r
     kind, p = r["kind"], check_params(r["kind"], r.get("params") or {})
     step = r.get("step") if step is None else step
-    out = {k: r[k] for k in ("seq", "kind", "who", "time") if k in r}
+    out: dict[str, Any] = {k: r[k] for k in ("seq", "kind", "who", "time") if k in r}
     out.update(params=jsonable(p), step=None if step is None else int(step))
     cand = np.asarray(rec.candidates)
 
@@ -226,7 +225,10 @@ def apply_intervention(
             if state is not None:  # the latest choice wins over a scheduled switch back
                 back = core if state.revert is None else state.revert["spec"]
                 temporary = p["steps"] and step is not None and not p["revert"]
-                state.revert = {"at": int(step) + p["steps"], "spec": back} if temporary else None
+                if temporary and step is not None:  # temporary implies a step
+                    state.revert = {"at": int(step) + p["steps"], "spec": back}
+                else:
+                    state.revert = None
             core = p["spec"]
         elif kind == "costs":
             cost = dict(cost or {"travel_weight": 0.0, "dwell_weight": 0.0, "normalize": True})
@@ -279,11 +281,11 @@ def apply_intervention(
             state.stop = reason
         out.update(old=old_s, new=reason)
     else:  # force
-        ids = [q if isinstance(q, int) else nearest_ids([q], cand)[0] for q in p["points"]]
-        if any(not 0 <= i < len(cand) for i in ids):
-            raise InputDataError(f"force: ids must lie in [0, {len(cand)}), got {ids}")
+        forced = [q if isinstance(q, int) else nearest_ids([q], cand)[0] for q in p["points"]]
+        if any(not 0 <= i < len(cand) for i in forced):
+            raise InputDataError(f"force: ids must lie in [0, {len(cand)}), got {forced}")
         old_f = None if state is None else list(state.forced)
         if state is not None:
-            state.forced.extend(ids)
-        out.update(old=old_f, new=ids if state is None else list(state.forced))
+            state.forced.extend(forced)
+        out.update(old=old_f, new=forced if state is None else list(state.forced))
     return jsonable(out)

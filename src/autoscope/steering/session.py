@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import InputDataError
+from autoscope.protocols import CandidateRecommender
 from autoscope.steering.interventions import RunState, apply_intervention
 from autoscope.steering.records import decode_record, make_intervention
 
@@ -64,7 +65,7 @@ class SteeringSession:
 
     def __init__(
         self,
-        rec: Any,
+        rec: CandidateRecommender,
         *,
         budget: int | None,
         scalarizer: Mapping[str, Any],

@@ -11,7 +11,9 @@ from typing import Any
 
 import bluesky.plan_stubs as bps
 import bluesky.preprocessors as bpp
+from bluesky.utils import MsgGenerator
 
+from autoscope.protocols import CandidateRecommender
 from autoscope.steering.controls import InterventionInfo, VoteInfo
 from autoscope.steering.session import SteeringSession
 
@@ -32,7 +34,7 @@ def steering_step(
     step: int,
     streams: SteeringStreams,
     spectrum_shape: tuple[int, ...],
-):
+) -> MsgGenerator:
     """Apply what the operator queued (and BOARS votes) at the boundary before measurement ``step``.
 
     Reads ``steering.pending`` and ``steering.applied``, lets ``session`` apply the
@@ -59,7 +61,7 @@ def steering_step(
         The records applied at this boundary.
     """
 
-    def inner():
+    def inner() -> MsgGenerator:
         raw = yield from bps.rd(steering.pending)
         done = yield from bps.rd(steering.applied)
         pending = json.loads(raw) if isinstance(raw, str) and raw else []
@@ -100,7 +102,7 @@ class PlanSteering:
     def __init__(
         self,
         steering: Any,
-        rec: Any,
+        rec: CandidateRecommender,
         budget: int,
         scalarizer: dict,
         axis: Any,
@@ -119,7 +121,7 @@ class PlanSteering:
         """Record one measurement (see :meth:`SteeringSession.measured`)."""
         self.session.measured(candidate_id, spectrum, row=row, col=col)
 
-    def step(self, step: int):
+    def step(self, step: int) -> MsgGenerator:
         """Plan stub: the boundary before measurement ``step`` (:func:`steering_step`)."""
         return (
             yield from steering_step(

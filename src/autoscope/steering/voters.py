@@ -123,7 +123,7 @@ class TerminalVoter:
         if info.get("target") is not None:
             lines.append(f"  target   {sparkline(info['target'], self.width)}")
         if self.png_dir is not None:
-            lines.append(f"  plot: {self._png(s, axis, info)}")
+            lines.append(f"  plot: {self._png(self.png_dir, s, axis, info)}")
         self._write("\n".join(lines) + "\n")
         stdin = self.stdin or sys.stdin
         for _ in range(self.max_tries):
@@ -137,14 +137,14 @@ class TerminalVoter:
             self._write(f"unknown key {key!r}\n")
         return None
 
-    def _png(self, spectrum: np.ndarray, axis: np.ndarray, info: dict) -> Path:
+    def _png(self, png_dir: Path, spectrum: np.ndarray, axis: np.ndarray, info: dict) -> Path:
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        self.png_dir.mkdir(parents=True, exist_ok=True)
-        path = self.png_dir / f"vote_{info.get('step', 0)}.png"
+        png_dir.mkdir(parents=True, exist_ok=True)
+        path = png_dir / f"vote_{info.get('step', 0)}.png"
         fig, ax = plt.subplots(figsize=(5, 3))
         x = np.asarray(axis) if np.shape(axis) == spectrum.shape else np.arange(spectrum.size)
         ax.plot(x, spectrum, label="spectrum")
@@ -247,15 +247,16 @@ class SimulatedExpert:
         r"""Return the expert's liking :math:`\rho` of one spectrum (before noise)."""
         if self.score_fn is not None:
             return float(self.score_fn(np.asarray(spectrum, dtype=float), np.asarray(axis)))
-        if np.shape(spectrum) != self.preferred.shape:
-            raise InputDataError(
-                f"spectrum {np.shape(spectrum)} vs template {self.preferred.shape}"
-            )
-        return _pearson(np.asarray(spectrum, dtype=float), self.preferred)
+        preferred = self.preferred
+        if preferred is None:  # __init__ requires one of score and preferred
+            raise InputDataError("this voter has neither a score function nor a template")
+        if np.shape(spectrum) != preferred.shape:
+            raise InputDataError(f"spectrum {np.shape(spectrum)} vs template {preferred.shape}")
+        return _pearson(np.asarray(spectrum, dtype=float), preferred)
 
     def __call__(self, spectrum: np.ndarray, axis: np.ndarray, info: dict | None = None) -> int:
         """Vote on one spectrum."""
         rho = self.score(spectrum, axis)
-        if self.noise:
+        if self.noise and self.rng is not None:  # __init__ requires an rng for noise > 0
             rho += float(self.rng.normal(0.0, self.noise))
         return 2 if rho >= self.good else (0 if rho < self.bad else 1)

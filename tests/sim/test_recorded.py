@@ -1,4 +1,4 @@
-"""Tests of ReplaySample: recorded arrays as a sample, npz files and the shipped PbTiO3 data."""
+"""Tests of RecordedSample: recorded arrays as a sample, npz files and the shipped PbTiO3 data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autoscope.errors import InputDataError
-from autoscope.sim.replay import BEPS_FILE, PFM_FILE, ReplaySample, data_path, despike
+from autoscope.sim.recorded import BEPS_FILE, PFM_FILE, RecordedSample, data_path, despike
 
 
 def make_arrays(h=6, w=7, n=5, c=None, seed=0):
@@ -25,7 +25,7 @@ def real_file(name):
 
 def test_returns_the_recorded_arrays():
     image, spectra, axis = make_arrays(c=2)
-    s = ReplaySample(
+    s = RecordedSample(
         image, spectra, axis, "eV", channels=("a", "b"), pixel_size=2.5, pixel_units="nm"
     )
     assert s.kind == "replay" and s.shape == (6, 7) and s.spectrum_shape == (5,)
@@ -44,7 +44,7 @@ def test_returns_the_recorded_arrays():
 
 def test_measure_adds_gaussian_noise_of_the_given_sigma():
     image, spectra, axis = make_arrays(n=400)
-    s = ReplaySample(image, spectra, axis, noise=0.3)
+    s = RecordedSample(image, spectra, axis, noise=0.3)
     m1 = s.measure(1, 1, np.random.default_rng(5))
     np.testing.assert_array_equal(m1, s.measure(1, 1, np.random.default_rng(5)))
     assert np.std(m1 - spectra[1, 1]) == pytest.approx(0.3, rel=0.15)
@@ -71,18 +71,18 @@ def test_measure_adds_gaussian_noise_of_the_given_sigma():
 )
 def test_shape_and_value_errors_name_the_mismatch(change, match):
     with pytest.raises(InputDataError, match=match):
-        ReplaySample(*change(*make_arrays()))
+        RecordedSample(*change(*make_arrays()))
 
 
 def test_bad_options_raise():
     image, spectra, axis = make_arrays(c=3)
     with pytest.raises(InputDataError, match="3 channel"):
-        ReplaySample(image, spectra, axis, channels=("a", "b"))
+        RecordedSample(image, spectra, axis, channels=("a", "b"))
     with pytest.raises(InputDataError, match="noise"):
-        ReplaySample(image, spectra, axis, noise=-1.0)
+        RecordedSample(image, spectra, axis, noise=-1.0)
     with pytest.raises(InputDataError, match="pixel_size"):
-        ReplaySample(image, spectra, axis, pixel_size=float("nan"))
-    s = ReplaySample(image, spectra, axis)
+        RecordedSample(image, spectra, axis, pixel_size=float("nan"))
+    s = RecordedSample(image, spectra, axis)
     with pytest.raises(InputDataError, match="outside"):
         s.spectrum(6, 0)
 
@@ -90,7 +90,7 @@ def test_bad_options_raise():
 def test_nan_spectra_are_missing_pixels():
     image, spectra, axis = make_arrays()
     spectra[1, 2, 3] = np.nan
-    s = ReplaySample(image, spectra, axis)
+    s = RecordedSample(image, spectra, axis)
     assert not s.valid[1, 2] and s.valid.sum() == 6 * 7 - 1
     assert np.isnan(s.spectrum(1, 2)[3])
     t = s.truth({"name": "band_integral", "params": {"low": -1.0, "high": 1.0}})
@@ -99,17 +99,17 @@ def test_nan_spectra_are_missing_pixels():
 
 def test_diffraction_pattern_grid():
     rng = np.random.default_rng(1)
-    s = ReplaySample(np.ones((4, 4)), rng.random((4, 4, 8, 8)), np.arange(8.0), "mrad")
+    s = RecordedSample(np.ones((4, 4)), rng.random((4, 4, 8, 8)), np.arange(8.0), "mrad")
     assert s.spectrum_shape == (8, 8)
     assert s.default_scalarizer["name"] == "com_magnitude"
     with pytest.raises(InputDataError, match="square"):
-        ReplaySample(np.ones((4, 4)), rng.random((4, 4, 8, 6)), np.arange(6.0))
+        RecordedSample(np.ones((4, 4)), rng.random((4, 4, 8, 6)), np.arange(6.0))
 
 
 def test_npz_round_trip(tmp_path):
     image, spectra, axis = make_arrays(c=2)
     spectra[0, 0, 0] = np.nan
-    s = ReplaySample(
+    s = RecordedSample(
         image,
         spectra,
         axis,
@@ -123,40 +123,40 @@ def test_npz_round_trip(tmp_path):
     )
     path = tmp_path / "s.npz"
     s.save_npz(path)
-    r = ReplaySample.from_npz(path)
+    r = RecordedSample.from_npz(path)
     np.testing.assert_array_equal(r.image, s.image)
     np.testing.assert_array_equal(r.spectra(), s.spectra())
     np.testing.assert_array_equal(r.axis, s.axis)
     for k in ("channels", "channel_units", "axis_units", "axis_name", "pixel_size", "pixel_units"):
         assert getattr(r, k) == getattr(s, k), k
     assert r.noise == 0.1 and r.source == {"loader": "from_npz", "path": str(path)}
-    assert ReplaySample.from_npz(path, noise=0.0).noise == 0.0
+    assert RecordedSample.from_npz(path, noise=0.0).noise == 0.0
 
 
 def test_npz_minimal_keys_and_missing_keys(tmp_path):
     image, spectra, axis = make_arrays()
     np.savez(tmp_path / "min.npz", image=image, spectra=spectra, axis=axis, axis_units="eV")
-    s = ReplaySample.from_npz(tmp_path / "min.npz")
+    s = RecordedSample.from_npz(tmp_path / "min.npz")
     assert s.axis_units == "eV" and s.channels == ("image",)
     np.savez(tmp_path / "noimage.npz", spectra=spectra, axis=axis)
     with pytest.raises(InputDataError, match="no 'image'"):
-        ReplaySample.from_npz(tmp_path / "noimage.npz")
+        RecordedSample.from_npz(tmp_path / "noimage.npz")
     np.savez(tmp_path / "noaxis.npz", image=image, spectra=spectra)
     with pytest.raises(InputDataError, match="both 'spectra' and 'axis'"):
-        ReplaySample.from_npz(tmp_path / "noaxis.npz")
+        RecordedSample.from_npz(tmp_path / "noaxis.npz")
     with pytest.raises(FileNotFoundError):
-        ReplaySample.from_npz(tmp_path / "absent.npz")
+        RecordedSample.from_npz(tmp_path / "absent.npz")
 
 
 def test_image_only_sample_refuses_to_measure(tmp_path):
-    s = ReplaySample(np.ones((5, 5, 3)))
+    s = RecordedSample(np.ones((5, 5, 3)))
     assert not s.has_spectra and s.spectrum_shape == () and s.default_scalarizer is None
     json.dumps(s.describe())
     for call in (lambda: s.measure(0, 0), lambda: s.spectrum(0, 0), lambda: s.truth("centroid")):
         with pytest.raises(InputDataError, match="image only"):
             call()
     s.save_npz(tmp_path / "img.npz")
-    assert not ReplaySample.from_npz(tmp_path / "img.npz").has_spectra
+    assert not RecordedSample.from_npz(tmp_path / "img.npz").has_spectra
 
 
 def test_despike_removes_single_spikes_and_keeps_steps():
@@ -188,7 +188,7 @@ def test_from_beps_follows_autoscope_data(tmp_path, monkeypatch):
     (tmp_path / "dtmicroscope").mkdir()
     data, v = _write_fake_beps(tmp_path / "dtmicroscope" / BEPS_FILE)
     monkeypatch.setenv("AUTOSCOPE_DATA", str(tmp_path))
-    s = ReplaySample.from_beps()
+    s = RecordedSample.from_beps()
     assert s.source["path"] == str(tmp_path / "dtmicroscope" / BEPS_FILE)
     np.testing.assert_array_equal(s.spectra().reshape(data.shape), data)
     np.testing.assert_array_equal(s.axis, v)
@@ -197,14 +197,14 @@ def test_from_beps_follows_autoscope_data(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="AUTOSCOPE_DATA"):
         data_path("no_such_file.h5")
     with pytest.raises(FileNotFoundError):
-        ReplaySample.from_beps(tmp_path / "absent.h5")
+        RecordedSample.from_beps(tmp_path / "absent.h5")
 
 
 def test_from_beps_real_grid():
     import h5py
 
     path = real_file(BEPS_FILE)
-    s = ReplaySample.from_beps(path)
+    s = RecordedSample.from_beps(path)
     assert s.shape == (50, 50) and s.spectrum_shape == (64,)
     assert s.image.shape == (50, 50, 2) and s.channels == ("amplitude", "phase")
     v = s.axis
@@ -220,12 +220,12 @@ def test_from_beps_real_grid():
     assert set(np.unique(s.image[..., 1])) == {0.0, 180.0}
     assert s.pixel_size == pytest.approx(2000.0 / 49) and s.axis_units == "V"
     assert s.default_scalarizer == {"name": "loop_area", "params": {}}
-    d = ReplaySample.from_beps(path, despike_threshold=10.0)
+    d = RecordedSample.from_beps(path, despike_threshold=10.0)
     assert 0 < d.source["n_despiked"] < 0.1 * raw.size
 
 
 def test_from_pfm_real_image_only():
-    s = ReplaySample.from_pfm(real_file(PFM_FILE))
+    s = RecordedSample.from_pfm(real_file(PFM_FILE))
     assert s.image.shape == (256, 256, 3) and s.channels == ("amplitude", "phase", "topography")
     assert s.channel_units == ("pm", "deg", "nm") and s.pixel_size == pytest.approx(1000 / 255)
     amp, phase, topo = np.moveaxis(s.image, -1, 0)
@@ -234,3 +234,11 @@ def test_from_pfm_real_image_only():
     assert abs(topo.mean()) < 1e-6 and 0.5 < topo.std() < 20  # plane-levelled, nm
     with pytest.raises(InputDataError, match="image only"):
         s.measure(0, 0)
+
+
+def test_the_old_names_are_the_same_objects():
+    from autoscope.sim import recorded, replay
+
+    assert replay.ReplaySample is recorded.RecordedSample
+    for name in ("BEPS_FILE", "PFM_FILE", "data_path", "despike"):
+        assert getattr(replay, name) is getattr(recorded, name)
