@@ -66,6 +66,7 @@ __all__ = [
     "pick_points",
     "random_baseline",
     "random_median_steps",
+    "run_meta",
     "spectra_figure",
     "structure_figure",
     "summarize",

@@ -103,7 +103,7 @@ def spectra_figure(trace: Any) -> Figure:
         px, u = meta["pixel_size"], meta["pixel_units"]
         where = f"({r}, {c}) px" if u == "px" else f"y {r * px:.2f}, x {c * px:.2f} {u}"
         ax.set_title(
-            f"{label}: {value_label(spec, meta).split(' (')[0]} = {float(trace.values[i]):.3g}\n"
+            f"{label}: {_with_unit(value_label(spec, meta), float(trace.values[i]))}\n"
             f"measurement {i + 1}, {where}",
             fontsize=9,
         )
@@ -111,6 +111,13 @@ def spectra_figure(trace: Any) -> Figure:
         f"Measured spectra and what the scalarizer reads ({spec.get('name')})", fontsize=10
     )
     return fig
+
+
+def _with_unit(label: str, value: float) -> str:
+    """``"CoM shift (mrad)"``, 4.25 → ``"CoM shift = 4.25 mrad"`` (no unit when dimensionless)."""
+    quantity, _, unit = label.partition(" (")
+    unit = unit.rstrip(")")
+    return f"{quantity} = {value:.3g}" + (f" {unit}" if unit and unit != "dimensionless" else "")
 
 
 def _is_loop(axis: np.ndarray) -> bool:
