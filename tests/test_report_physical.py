@@ -208,3 +208,13 @@ def test_words_for_units_policies_and_axes():
     assert report.describe_policy("maxvar").startswith("maximum variance")
     loop = np.concatenate([np.linspace(0, 10, 11), np.linspace(9, -10, 20), np.linspace(-9, 0, 10)])
     assert "a sweep that turns 2 time(s)" in report.axis_summary(loop, "V", "DC bias")
+
+
+def test_report_html_references_every_figure_it_writes(tmp_path):
+    tr = Trace()
+    html = report.make_report(tr, tmp_path).read_text()
+    referenced = set(re.findall(r'<img src="([^"]+)"', html))
+    written = {p.name for p in tmp_path.glob("*.png")}
+    expected = {f"{s}.png" for s in ("structure", "spectra", "mean", "uncertainty", "truth",
+                                     "acquisition", "best_so_far")}  # fmt: skip
+    assert referenced == written == expected

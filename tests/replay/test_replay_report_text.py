@@ -66,5 +66,8 @@ def test_report_page_has_no_raw_keys_and_shows_progress(tiny_trace, tmp_path, ca
     assert re.search(r"\d+ of \d+ decisions \(100%\)", html)
     for stem in ("counterfactual", "retrace"):
         assert f'src="{stem}.png"' in html and CAPTIONS[stem] in html
+    referenced = set(re.findall(r'<img src="([^"]+)"', html))
+    assert referenced == {p.name for p in (tmp_path / "out").glob("*.png")}
+    assert referenced == {"counterfactual.png", "retrace.png"}
     header = (tmp_path / "out" / "decisions.csv").read_text().splitlines()[0]
     assert header.endswith("actual_rank,surprise_sigma")

@@ -32,7 +32,7 @@ from autoscope.report._figures import (
     map_figure,
     structure_figure,
 )
-from autoscope.report._page import CAPTIONS, render
+from autoscope.report._page import BENCHMARK, CAPTIONS, render
 from autoscope.report._spectra import pick_points, spectra_figure
 from autoscope.report._summary import (
     candidate_grid,
@@ -52,6 +52,7 @@ from autoscope.report._words import (
 )
 
 __all__ = [
+    "BENCHMARK",
     "CAPTIONS",
     "FIGURES",
     "acquisition_rank",

@@ -214,7 +214,7 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto;max-height:30em}}</style></hea
 <h2>Summary</h2><table>
 {rows}
 </table>
-<h2>Panels</h2><div class="grid">
+<h2 id="panels">Panels</h2><div class="grid">
 {figs}
 </div>
 <h2>Run specification (start document, <code>autoscope</code> key)</h2>
