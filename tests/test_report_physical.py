@@ -218,3 +218,27 @@ def test_report_html_references_every_figure_it_writes(tmp_path):
     expected = {f"{s}.png" for s in ("structure", "spectra", "mean", "uncertainty", "truth",
                                      "acquisition", "best_so_far")}  # fmt: skip
     assert referenced == written == expected
+
+
+def test_loop_spectra_show_the_despiked_loop_the_scalarizer_reads():
+    from autoscope.scalarizers import hampel
+
+    tr = Trace()
+    t = np.linspace(0, 1, 64, endpoint=False)
+    bias = np.interp(t, [0, 0.25, 0.75, 1.0], [0, 8.5, -8.5, 0])
+    up = np.gradient(bias) > 0
+    loops = []
+    for k in range(4):
+        y = np.where(up, np.tanh(bias - 2.0), np.tanh(bias + 2.0)) * (1 + k)
+        y[20] += 30.0  # a single-point spike
+        loops.append(y)
+    tr.spectra, tr.axis, tr.values = np.stack(loops), bias, np.arange(4.0)
+    tr.specs = dict(tr.specs, scalarizer={"name": "loop_area", "params": {}}, axis_units="V")
+    fig = report.spectra_figure(tr)
+    ax = fig.axes[0]
+    raw = [ln for ln in ax.lines if ln.get_label() == "raw (before despiking)"]
+    assert len(raw) == 1 and raw[0].get_ydata().max() > 30
+    shown = [ln for ln in ax.lines if ln.get_label() != "raw (before despiking)"][0]
+    np.testing.assert_allclose(shown.get_ydata(), hampel(loops[3], 9, 4.0, cyclic=True))
+    assert shown.get_ydata().max() < 5  # the spike is gone from what is drawn in colour
+    assert ax.get_title().startswith("best: loop area = 3 counts × V")  # the fake run's units

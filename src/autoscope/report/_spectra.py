@@ -183,6 +183,16 @@ def _peak_fit(ax, y, axis, params) -> None:
 
 def _loop(ax, y, axis, spec, meta, colour) -> None:
     ok = np.isfinite(y) & np.isfinite(axis)
+    params = dict(spec.get("params") or {})
+    window = int(params.get("despike", 9))
+    if spec.get("name") in ("loop_area", "loop_height", "beps_fit") and window > 1 and ok.all():
+        from autoscope.scalarizers import hampel  # what the scalarizer reads: the despiked loop
+
+        closed = abs(float(axis[0] - axis[-1])) <= 1.5 * float(np.max(np.abs(np.diff(axis))))
+        clean = hampel(y, window, float(params.get("spike_threshold", 4.0)), cyclic=closed)
+        if not np.allclose(clean, y):
+            ax.plot(axis, y, "-", color="0.6", lw=0.6, label="raw (before despiking)")
+        y = clean
     ax.plot(axis[ok], y[ok], "-", color=colour, lw=1.2)
     if spec.get("name") == "loop_area":
         ax.fill(axis[ok], y[ok], color=colour, alpha=0.2, lw=0, label="enclosed area")
