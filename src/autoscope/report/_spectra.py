@@ -30,6 +30,7 @@ _BANDS = {
 }
 _PEAK_FIT = ("peak_position", "peak_width", "peak_height")
 _COLOURS = ("tab:green", "tab:blue", "tab:red")
+_ARROW = 5  # the centre-of-mass arrow of a diffraction pattern is drawn this many times longer
 
 
 def pick_points(values: Any) -> list[tuple[str, int]]:
@@ -84,7 +85,7 @@ def spectra_figure(trace: Any) -> Figure:
     spec = dict((getattr(trace, "specs", None) or {}).get("scalarizer") or {})
     spectra = np.asarray(getattr(trace, "spectra", np.zeros((0, 0))), dtype=float)
     picks = pick_points(trace.values) if spectra.shape[0] else []
-    fig = Figure(figsize=(4.2 * max(len(picks), 1) + 0.6, 3.9), layout="constrained")
+    fig = Figure(figsize=(4.2 * max(len(picks), 1) + 0.6, 4.3), layout="constrained")
     if not picks:
         ax = fig.add_subplot()
         ax.text(0.5, 0.5, "no defined value measured", ha="center", transform=ax.transAxes)
@@ -220,7 +221,9 @@ def _pattern(fig, ax, img, axis, meta) -> None:
         cx, cy = (img.sum(axis=0) @ a) / total, (img.sum(axis=1) @ a) / total
         c0 = (a[0] + a[-1]) / 2
         ax.plot([c0], [c0], "+", color="cyan", ms=10, label="detector centre")
-        ax.annotate("", (cx, cy), (c0, c0), arrowprops={"arrowstyle": "->", "color": "cyan"})
+        tip = (c0 + _ARROW * (cx - c0), c0 + _ARROW * (cy - c0))  # a shift of a few mrad: magnified
+        ax.annotate("", tip, (c0, c0), arrowprops={"arrowstyle": "->", "color": "cyan", "lw": 1.5})
+        ax.plot([], [], "-", color="cyan", label=f"shift, drawn ×{_ARROW}")
         ax.plot([cx], [cy], "o", color="cyan", ms=3, label="centre of mass")
         ax.legend(fontsize=6, loc="lower right")
     ax.set_xlabel(f"{meta['axis_name']} x ({u})", fontsize=8)
