@@ -87,7 +87,9 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _verdict(v: str) -> str:
+def _verdict(v: str, reduced: bool = False) -> str:
+    if reduced and v in ("PASS", "FAIL"):  # settings not the targets': information, no verdict
+        return "met here" if v == "PASS" else "not met here"
     return f"**{v}**" if v in ("PASS", "FAIL") else v
 
 
@@ -129,7 +131,14 @@ def markdown(result: dict[str, Any], summary: dict[str, Any], plots: dict[str, s
         "",
     ]
     trows = [
-        [t["target"], t["task"], t["measured"], t["threshold"], _verdict(t["verdict"]), t["margin"]]
+        [
+            t["target"],
+            t["task"],
+            t["measured"],
+            t["threshold"],
+            _verdict(t["verdict"], bool(t["note"] or cfg["quick"])),
+            t["margin"],
+        ]
         + ([t["note"]] if any(x["note"] for x in summary["targets"]) else [])
         for t in summary["targets"]
     ]

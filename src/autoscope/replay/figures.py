@@ -30,13 +30,24 @@ def _gray(image: Any) -> np.ndarray:
     return img[..., 0] if img.ndim == 3 else img
 
 
-def _grid_image(ax: Any, candidates: np.ndarray, values: Any, title: str, cmap: str = "viridis"):
+def _grid_image(ax: Any, candidates: np.ndarray, values: Any, title: str, cmap: str = "viridis",
+                scale: tuple[float, str] = (1.0, "px")):  # fmt: skip
     grid = candidate_map(candidates, values)
     cand = np.asarray(candidates)
     (r0, c0), (r1, c1) = cand.min(axis=0), cand.max(axis=0)
-    im = ax.imshow(grid, origin="upper", cmap=cmap, extent=(c0 - 0.5, c1 + 0.5, r1 + 0.5, r0 - 0.5))
+    px, u = scale
+    ext = ((c0 - 0.5) * px, (c1 + 0.5) * px, (r1 + 0.5) * px, (r0 - 0.5) * px)
+    im = ax.imshow(grid, origin="upper", cmap=cmap, extent=ext)
     ax.set_title(title, fontsize=9)
+    ax.set_xlabel(f"x ({u})")
+    ax.set_ylabel(f"y ({u})")
     return im
+
+
+def _meta(trace: Any) -> dict[str, Any]:
+    from autoscope.report import run_meta
+
+    return run_meta(trace)
 
 
 def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> Figure:
@@ -53,16 +64,25 @@ def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> 
     matplotlib.figure.Figure
         2 x 2 panels.
     """
+    from autoscope.report import value_label
+
     fig = Figure(figsize=(10, 8.5), layout="constrained")
     axs = fig.subplots(2, 2)
     image = getattr(trace, "image", None) if trace is not None else getattr(result, "image", None)
+    meta = _meta(trace)
+    px, u = meta["pixel_size"], meta["pixel_units"]
     cand = np.asarray(result.candidates)
     ax = axs[0, 0]
     if image is not None:
-        ax.imshow(_gray(image), cmap="gray", origin="upper")
-    act = cand[result.actual_ids] if result.n_decisions else np.empty((0, 2))
+        h, w = np.asarray(image).shape[:2]
+        ext = (-0.5 * px, (w - 0.5) * px, (h - 0.5) * px, -0.5 * px)
+        ax.imshow(_gray(image), cmap="gray", origin="upper", extent=ext)
+    ax.set_xlabel(f"x ({u})")
+    ax.set_ylabel(f"y ({u})")
+    act = (cand[result.actual_ids] if result.n_decisions else np.empty((0, 2))) * px
     cf = result.chosen_pixels()
     ok = cf[:, 0] >= 0
+    cf = np.where(ok[:, None], cf * px, cf)
     ax.plot(act[:, 1], act[:, 0], "-o", color="orange", ms=3, lw=0.8, label="actual path")
     for (ra, ca), (rc, cc), good in zip(act, cf, ok, strict=True):
         if good and (ra, ca) != (rc, cc):
@@ -75,7 +95,7 @@ def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> 
     rank = np.where(result.actual_rank >= 0, result.actual_rank, np.nan)
     ax.semilogy(t, rank + 1, "o-", ms=3, color="tab:purple")
     ax.set_xlabel("decision")
-    ax.set_ylabel("rank of the actual point + 1")
+    ax.set_ylabel("rank of the run's choice (1 = same choice)")
     ax.set_title("actual point under the counterfactual policy (1 = agrees)", fontsize=9)
     ax = axs[1, 0]
     steps = np.arange(len(result.values))
@@ -96,8 +116,9 @@ def counterfactual_figure(result: Any, trace: ExperimentTrace | None = None) -> 
     ax = axs[1, 1]
     mean = result.final_mean if result.final_mean is not None else None
     if mean is not None:
-        im = _grid_image(ax, cand, mean, "counterfactual mean after the path")
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        im = _grid_image(ax, cand, mean, "counterfactual mean after the path", scale=(px, u))
+        label = value_label(result.scalarizer, meta)
+        fig.colorbar(im, ax=ax, shrink=0.8, label=f"predicted {label}")
     else:
         ax.set_axis_off()
     return fig
@@ -132,7 +153,7 @@ def retrace_figure(result: Any) -> Figure:
     ax = axs[0, 0]
     ax.bar(s, np.nan_to_num(result.surprise), color="tab:red")
     ax.set_xlabel("measurement step")
-    ax.set_ylabel("|y - mean then| / std then")
+    ax.set_ylabel("surprise |y - mean then| / std then (σ)")
     ax.set_title("surprise", fontsize=9)
     ax = axs[0, 1]
     ax.plot(s, result.values, "ko", ms=4, label="measured")
@@ -141,6 +162,7 @@ def retrace_figure(result: Any) -> Figure:
     ax.errorbar(s + 0.2, result.mean_final, yerr=result.std_final, fmt="s", ms=3, capsize=2,
                 label="fully trained model")  # fmt: skip
     ax.set_xlabel("measurement step")
+    ax.set_ylabel("measured scalar (run's units)")
     ax.set_title("what the model knew then vs at the end", fontsize=9)
     ax.legend(fontsize=7)
     ax = axs[1, 0]
@@ -148,6 +170,7 @@ def retrace_figure(result: Any) -> Figure:
     ax.bar(s, result.exploration, bottom=np.where(result.exploitation > 0, result.exploitation, 0),
            color="tab:orange", label="exploration")  # fmt: skip
     ax.set_xlabel("measurement step")
+    ax.set_ylabel("acquisition value")
     ax.set_title(f"acquisition terms ({result.policy.get('name', '?')})", fontsize=9)
     ax.legend(fontsize=7)
     ax = axs[1, 1]
@@ -158,7 +181,7 @@ def retrace_figure(result: Any) -> Figure:
         ax.set_title("how much each measurement changed the map", fontsize=9)
     else:
         im = _grid_image(ax, result.candidates, result.final_mean, "fully trained model: mean")
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.colorbar(im, ax=ax, shrink=0.8, label="predicted scalar (run's units)")
     return fig
 
 

@@ -17,28 +17,38 @@ PosixPath('autoscope-report/run1/index.html')
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.colors import LogNorm
 
 from autoscope.report._figures import (
     FIGURES,
+    acquisition_rank,
     best_so_far_figure,
     last_map,
     map_figure,
     structure_figure,
 )
+from autoscope.report._page import BENCHMARK, CAPTIONS, render
+from autoscope.report._spectra import pick_points, spectra_figure
 from autoscope.report._summary import (
     candidate_grid,
     format_summary,
     random_baseline,
+    random_median_steps,
     summarize,
-    summary_rows,
     top_region,
     truth_values,
+)
+from autoscope.report._words import (
+    axis_summary,
+    describe_policy,
+    describe_scalarizer,
+    run_meta,
+    value_label,
 )
 
 if TYPE_CHECKING:
@@ -46,50 +56,29 @@ if TYPE_CHECKING:
     from autoscope.trace import ExperimentTrace
 
 __all__ = [
+    "BENCHMARK",
+    "CAPTIONS",
     "FIGURES",
+    "acquisition_rank",
+    "axis_summary",
     "best_so_far_figure",
     "candidate_grid",
+    "describe_policy",
+    "describe_scalarizer",
     "format_summary",
     "make_report",
     "map_figure",
+    "pick_points",
     "random_baseline",
+    "random_median_steps",
+    "run_meta",
+    "spectra_figure",
     "structure_figure",
     "summarize",
     "top_region",
     "truth_values",
+    "value_label",
 ]
-
-
-def _html(summary: dict[str, Any], trace: ExperimentTrace, files: dict[str, str]) -> str:
-    esc = html.escape
-    rows = "\n".join(
-        f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in summary_rows(summary)
-    )
-    figs = "\n".join(
-        f'<figure><img src="{esc(f)}" alt="{esc(FIGURES[stem])}">'
-        f"<figcaption>{esc(FIGURES[stem])}</figcaption></figure>"
-        for stem, f in files.items()
-    )
-    specs = esc(json.dumps(trace.specs, indent=2, sort_keys=True, default=str))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>autoscope run {esc(str(trace.uid))}</title>
-<style>body{{font-family:sans-serif;margin:1.5em;max-width:1400px}}
-table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}
-.grid{{display:flex;flex-wrap:wrap;gap:1em}}figure{{margin:0}}img{{max-width:520px}}
-pre{{background:#f6f6f6;padding:1em;overflow:auto;max-height:30em}}</style></head>
-<body><h1>autoscope run <code>{esc(str(trace.uid))}</code></h1>
-<h2>Summary</h2><table>
-{rows}
-</table>
-<h2>Panels</h2><div class="grid">
-{figs}
-</div>
-<p>Maps show the last stored decision; white dots are the measured pixels; the red outline is the
-true top region. The random baseline is the exact distribution of the best of k draws without
-replacement from the true candidate values.</p>
-<h2>Run specification (start document, <code>autoscope</code> key)</h2><pre>{specs}</pre>
-</body></html>
-"""
 
 
 def make_report(
@@ -124,16 +113,27 @@ def make_report(
     summary = summarize(trace, sample, top_fraction)
     tv = truth_values(trace, sample) if sample is not None else None
     top = None if tv is None else candidate_grid(trace, top_region(tv, top_fraction)) == 1
-    panels = {"structure": structure_figure(trace)}
-    for stem, key, cmap in (("mean", "mean", "viridis"), ("uncertainty", "std", "magma")):
+    meta = run_meta(trace)
+    spec = (trace.specs or {}).get("scalarizer")
+    vlabel = value_label(spec, meta)
+    panels = {"structure": structure_figure(trace), "spectra": spectra_figure(trace)}
+    for stem, key, cmap, label in (
+        ("mean", "mean", "viridis", f"predicted {vlabel}"),
+        ("uncertainty", "std", "magma", f"standard deviation of the {vlabel}"),
+    ):
         arr, i = last_map(trace, key)
-        title = FIGURES[stem] + (f" (decision {i})" if i is not None else "")
-        panels[stem] = map_figure(trace, arr, title, cmap=cmap, top=top)
-    truth_map = np.asarray(sample.truth(trace.specs["scalarizer"])) if sample is not None else None
-    panels["truth"] = map_figure(trace, truth_map, FIGURES["truth"], top=top)
+        panels[stem] = map_figure(trace, arr, _map_title(trace, stem, i), cmap=cmap,
+                                  label=label, top=top)  # fmt: skip
+    truth_map = np.asarray(sample.truth(spec)) if sample is not None else None
+    panels["truth"] = map_figure(trace, truth_map, FIGURES["truth"], label=f"true {vlabel}",
+                                 top=top)  # fmt: skip
     arr, i = last_map(trace, "acquisition")
-    title = FIGURES["acquisition"] + (f" (decision {i})" if i is not None else "")
-    panels["acquisition"] = map_figure(trace, arr, title, cmap="cividis", top=top)
+    rank = None if arr is None else acquisition_rank(arr)
+    norm = None if rank is None else LogNorm(1, max(2.0, float(np.nanmax(rank))))
+    panels["acquisition"] = map_figure(
+        trace, rank, _map_title(trace, "acquisition", i), cmap="cividis_r",
+        label="rank of the acquisition value (1 = next choice)", top=top, norm=norm,
+    )  # fmt: skip
     panels["best_so_far"] = best_so_far_figure(trace, tv, top_fraction)
     if getattr(trace, "interventions", None) or getattr(trace, "votes", None):
         from autoscope.steering.figures import boars_figure, interventions_figure
@@ -148,5 +148,17 @@ def make_report(
         fig.savefig(out / files[stem], dpi=90)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     index = out / "index.html"
-    index.write_text(_html(summary, trace, files), encoding="utf-8")
+    index.write_text(render(summary, trace, files), encoding="utf-8")
     return index
+
+
+def _map_title(trace: Any, stem: str, i: int | None) -> str:
+    """Panel title saying which model the map is from, by the measurements it had seen."""
+    if i is None:
+        return FIGURES[stem]
+    decisions = getattr(trace, "decisions", None) or []
+    seen = decisions[i].get("step") if i < len(decisions) else None
+    if seen is None:
+        return f"{FIGURES[stem]}\n(decision {i})"
+    last = i == len(decisions) - 1
+    return f"{FIGURES[stem]}\nmodel trained on {seen} measurements" + (" (final)" if last else "")

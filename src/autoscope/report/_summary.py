@@ -8,7 +8,9 @@ The random baseline is exact. With the ``N`` true candidate values sorted ascend
 
 so :math:`E[\max_k] = \sum_{i=k}^{N} v_{(i)} \binom{i-1}{k-1} / \binom{N}{k}` (computed with
 log-binomials), and a region of ``M`` of the ``N`` candidates is first hit after
-:math:`(N + 1)/(M + 1)` draws on average.
+:math:`(N + 1)/(M + 1)` draws on average; the first hit ``T`` has
+:math:`P(T > t) = \binom{N-M}{t} / \binom{N}{t}`, whose median (the typical run) is smaller
+than that mean because a few random orders take very long.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "candidate_grid",
     "format_summary",
     "random_baseline",
+    "random_median_steps",
     "summarize",
     "summary_rows",
     "top_region",
@@ -84,7 +87,26 @@ def random_baseline(values: Any, k_max: int, quantiles: tuple[float, ...] = (0.1
     return out
 
 
-def candidate_grid(trace: ExperimentTrace, values: Any) -> np.ndarray:
+def random_median_steps(n: int, m: int) -> int:
+    r"""Median number of uniform draws without replacement until one of ``m`` of ``n`` is hit.
+
+    The smallest ``t`` with :math:`P(T \le t) \ge 1/2`, where
+    :math:`P(T > t) = \prod_{i<t} (n - m - i) / (n - i)`.
+
+    Examples
+    --------
+    >>> random_median_steps(2401, 25), round((2401 + 1) / (25 + 1), 1)  # median, mean
+    (66, 92.4)
+    """
+    if not 1 <= m <= n:
+        raise InputDataError(f"need 1 <= m <= n, got n={n}, m={m}")
+    i = np.arange(n - m, dtype=float)
+    survival = np.exp(np.cumsum(np.log((n - m - i) / (n - i))))  # P(T > t) for t = 1..n-m
+    below = np.flatnonzero(survival <= 0.5 + 1e-12)
+    return int(below[0] + 1) if below.size else n - m + 1
+
+
+def candidate_grid(trace: Any, values: Any) -> np.ndarray:
     """Scatter per-candidate values onto the image grid.
 
     Parameters
@@ -186,6 +208,7 @@ def summarize(
         "n_top": None,
         "steps_to_top": None,
         "random_steps_to_top": None,
+        "random_median_steps_to_top": None,
     }
     if sample is None:
         return s
@@ -201,6 +224,7 @@ def summarize(
         n_top=int(top.sum()),
         steps_to_top=int(hit[0] + 1) if hit.size else None,
         random_steps_to_top=(n_cand + 1) / (int(top.sum()) + 1),
+        random_median_steps_to_top=random_median_steps(n_cand, int(top.sum())),
     )
     return s
 
@@ -235,7 +259,12 @@ def summary_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         found = f"not found in {s['n_measured']} measurements"
     else:
         found = "n/a (no ground truth)"
-    if s["random_steps_to_top"] is not None:
+    if s.get("random_median_steps_to_top") is not None:
+        found += (
+            f" (random sampling: median {s['random_median_steps_to_top']}, "
+            f"mean {s['random_steps_to_top']:.1f})"
+        )
+    elif s["random_steps_to_top"] is not None:
         found += f" (random sampling: {s['random_steps_to_top']:.1f} on average)"
     return [
         ("run uid", _fmt(s["uid"])),

@@ -25,4 +25,12 @@ from autoscope.sim.recorded import (
 #: The former name of :class:`~autoscope.sim.recorded.RecordedSample` (the same class).
 ReplaySample = RecordedSample
 
-__all__ = ["BEPS_FILE", "PFM_FILE", "RecordedSample", "ReplaySample", "data_path", "despike", "shipped_data_dir"]
+__all__ = [
+    "BEPS_FILE",
+    "PFM_FILE",
+    "RecordedSample",
+    "ReplaySample",
+    "data_path",
+    "despike",
+    "shipped_data_dir",
+]

@@ -1,6 +1,7 @@
 """Steer a running DKL experiment from IPython: pause, change, resume; then live, from a thread.
 
-Run it as a script (``python examples/steering_ipython.py``) or paste the blocks into IPython.
+Run it as a script (``python examples/human_steering.py``, about a minute on 2 CPU cores) or
+paste the blocks into IPython.
 A callback pauses the run after the 12th spectrum (as Ctrl-C or ``RE.request_pause()`` would);
 while paused we switch EI → UCB (β = 4) and exclude the top rows; after ``RE.resume()`` a
 thread asks for 3 steps of pure exploration and forces one point while the run goes on.
@@ -9,7 +10,6 @@ The interventions are in the run's ``interventions`` stream and ``trace.interven
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 
@@ -24,10 +24,10 @@ from autoscope.steering import Steering
 from autoscope.storage import make_writer, open_catalog
 
 RE = RunEngine({}, call_returns_result=False)
-catalog = open_catalog(tempfile.mkdtemp())
+catalog = open_catalog()  # $AUTOSCOPE_CATALOG or the default embedded catalog
 RE.subscribe(make_writer(catalog, batch_size=1))
 
-sample = make_sample("tiny", shape=(24, 24), seed=0)
+sample = make_sample("stem", shape=(32, 32), seed=0)  # STEM-EELS, 0.1 nm pixels
 microscope = SimMicroscope(sample, seed=0)
 steer = Steering(name="steer")
 steer.operator.put("ana")
@@ -59,7 +59,7 @@ RE.unsubscribe(token)
 
 # -- paused: change the policy and forbid the top rows -----------------------------------
 steer.policy("ucb", beta=4.0)
-steer.exclude(rows=(0, 8), cols=(0, 24))
+steer.exclude(rows=(0, 8), cols=(0, 32))
 
 
 # -- live: another thread steers while the run goes on -------------------------------------
@@ -67,7 +67,7 @@ def operator():
     while steer.step.get() < 16:
         time.sleep(0.05)
     steer.explore(3, who="bo")  # max-variance for 3 decisions, then back to UCB
-    steer.force([(20, 4)], who="bo")
+    steer.force([(24, 6)], who="bo")
 
 
 thread = threading.Thread(target=operator)

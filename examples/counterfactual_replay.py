@@ -8,7 +8,7 @@
    (``coercive_field(which="width")``): at every step, where would the model guided by
    the coercive field have gone instead? Print how the paths diverge and save figures.
 
-Run:  python examples/counterfactual_spm.py [OUT_DIR]   (about a minute on 2 CPU cores)
+Run:  python examples/counterfactual_replay.py [OUT_DIR]   (about a minute on 2 CPU cores)
 """
 
 from __future__ import annotations
@@ -36,14 +36,12 @@ def run_experiment(catalog_dir: Path) -> str:
     sample = make_sample("spm", shape=(40, 40), seed=2)
     microscope = SimSPM(sample=sample, seed=0)
     client = storage.open_catalog(catalog_dir)
-    engine = RunEngine({})
-    try:
-        engine.subscribe(storage.make_writer(client))
-        plan = dkl_explore(microscope, LOOP_AREA, "ei", budget=30, n_seed=8, patch_size=8,
-                           seed=0, model=MODEL)  # fmt: skip
-        (uid,) = engine(plan)
-    finally:
-        storage.close_catalog(client)
+    RE = RunEngine({}, call_returns_result=False)
+    RE.subscribe(storage.make_writer(client))
+    plan = dkl_explore(microscope, LOOP_AREA, "ei", budget=30, n_seed=8, patch_size=8,
+                       seed=0, model=MODEL)  # fmt: skip
+    (uid,) = RE(plan)
+    storage.close_catalog(client)
     return uid
 
 
