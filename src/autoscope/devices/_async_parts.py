@@ -10,8 +10,8 @@ shape they present to plans is defined once here:
   it reads as one hinted value named like the axis (``microscope_probe_x``).
 - :class:`IntrospectedDetector`: a ``StandardReadable`` whose ``describe``,
   ``describe_configuration`` and ``read_configuration`` are also answered
-  *synchronously* from a snapshot taken at :meth:`connect` and kept current by
-  subscriptions on its configuration signals. Plans inspect detectors when they
+  *synchronously* from a snapshot taken at ``connect`` and again at every
+  ``stage`` of the instrument. Plans inspect detectors when they
   are built (reading keys, spectral axis, pixel size), outside the RunEngine's
   event loop, and the RunEngine accepts either form (``bluesky.protocols``
   allows sync or async).
@@ -93,7 +93,14 @@ class ProbeAxis(StandardReadable, Movable[float]):
             Before anything moves, if ``value`` is not finite or outside the limits.
         """
         target = self._grid().check_position(self._axis, value)
-        return self.setpoint.set(target)
+        return AsyncStatus(self._move(target))
+
+    async def _move(self, target: float) -> None:
+        await self.setpoint.set(target)
+        await self._after_move(target)
+
+    async def _after_move(self, target: float) -> None:
+        """Check the move's outcome (backends whose puts can fail silently override this)."""
 
 
 class AsyncProbe(StandardReadable):
@@ -110,10 +117,10 @@ class IntrospectedDetector(StandardReadable):
     """A ``StandardReadable`` that also answers description and configuration synchronously.
 
     After :meth:`connect`, ``describe()``, ``describe_configuration()`` and
-    ``read_configuration()`` return dicts (not coroutines) from a snapshot; the
-    configuration part is refreshed by a subscription on every configuration
-    signal, so it follows changes (a new dwell, a recalibrated axis).
-    ``read()`` stays asynchronous.
+    ``read_configuration()`` return dicts (not coroutines) from a snapshot,
+    taken again by :meth:`refresh_description` (the instrument's ``stage()``
+    calls it before every run, so a changed dwell or axis is what the run
+    records). ``read()`` stays asynchronous.
     """
 
     _described: dict[str, DataKey] | None = None
@@ -129,13 +136,7 @@ class IntrospectedDetector(StandardReadable):
         """Take the description and configuration snapshot now (async)."""
         self._described = await StandardReadable.describe(self)
         self._config_described = await StandardReadable.describe_configuration(self)
-        config = await StandardReadable.read_configuration(self)
-        first = self._config is None
-        self._config = dict(config)
-        if first:
-            for _, child in self.children():
-                if isinstance(child, SignalR) and child.name in self._config_described:
-                    child.subscribe_reading(self._config.update)
+        self._config = await StandardReadable.read_configuration(self)
 
     def _snapshot(self, value: Any) -> Any:
         if value is None:
@@ -155,7 +156,7 @@ class IntrospectedDetector(StandardReadable):
         return self._snapshot(self._config_described)
 
     def read_configuration(self) -> dict[str, Reading]:  # type: ignore[override]
-        """Return the configuration readings (kept current by subscriptions)."""
+        """Return the configuration readings (snapshot of connect or the last stage)."""
         return self._snapshot(self._config)
 
 
