@@ -59,7 +59,7 @@ def test_ioc_serves_the_sample_as_the_in_process_instrument(RE, stem_ioc):
     assert mic.grid.shape == (SHAPE, SHAPE) and mic.grid.pixel_size == sample.pixel_size
     assert mic.pixel_to_position(3, 5) == ref.pixel_to_position(3, 5)
     info = mic.describe_instrument()
-    assert info["sample"] == {"kind": "stem", "seed": 0} and info["prefix"] == stem_ioc
+    assert info["sample"] == sample.describe() and info["prefix"] == stem_ioc
 
 
 def test_limits_checked_before_a_put_and_again_by_the_ioc(RE, stem_ioc):

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -252,21 +253,31 @@ class EpicsMicroscope(AsyncInstrument):
         self.error = epics_signal_r(str, f"{prefix}ERROR")
         self.sample_kind = epics_signal_r(str, f"{prefix}SAMPLE:KIND")
         self.sample_seed = epics_signal_r(int, f"{prefix}SAMPLE:SEED")
+        self.sample_description = epics_signal_r(str, f"{prefix}SAMPLE:DESCRIPTION")
         self._sample_info: dict[str, Any] = {}
         super().__init__(name=name)
 
     async def connect(self, *args: Any, **kwargs: Any) -> None:
         """Connect every PV, then read the scan grid and what the IOC says of its sample."""
         await super().connect(*args, **kwargs)
-        shape, ps, units, kind, seed = await asyncio.gather(
+        shape, ps, units, kind, seed, described = await asyncio.gather(
             self.grid_shape.get_value(),
             self.structure.pixel_size.get_value(),
             self.structure.pixel_units.get_value(),
             self.sample_kind.get_value(),
             self.sample_seed.get_value(),
+            self.sample_description.get_value(),
         )
         self._grid = ScanGrid((int(shape[0]), int(shape[1])), float(ps), str(units))
-        self._sample_info = {"kind": str(kind), "seed": None if seed < 0 else int(seed)}
+        try:
+            info = json.loads(described) if described else {}
+        except ValueError:
+            info = {}
+        if not isinstance(info, dict):
+            info = {}
+        info.setdefault("kind", str(kind))
+        info.setdefault("seed", None if seed < 0 else int(seed))
+        self._sample_info = info
 
     def describe_instrument(self) -> dict[str, Any]:
         """Describe the instrument as JSON: backend, prefix, grid, detectors, the IOC's sample."""
@@ -289,3 +300,8 @@ class EpicsMicroscope(AsyncInstrument):
             },
             "sample": dict(self._sample_info),
         }
+
+    @property
+    def sample_info(self) -> dict[str, Any]:
+        """What the IOC says of its sample (``SAMPLE:DESCRIPTION``, kind, seed); read at connect."""
+        return dict(self._sample_info)

@@ -27,6 +27,7 @@ PV                     type   meaning
 ``STATUS``             str    ``Idle``, ``Moving``, ``Acquiring`` or ``Error``
 ``ERROR``              str    why the last action failed ("" once an action succeeds)
 ``SAMPLE:KIND``        str    the sample's kind; ``SAMPLE:SEED`` its seed
+``SAMPLE:DESCRIPTION`` str    the sample's ``describe()`` as JSON (simulators only)
 =====================  =====  ===================================================
 
 Serving is loopback-only unless other interfaces are asked for; caproto leaves
@@ -37,6 +38,7 @@ accepted connection.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -91,6 +93,10 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
         error = pvproperty(name="ERROR", value="", read_only=True, **_LONG)
         sample_kind = pvproperty(name="SAMPLE:KIND", value="", read_only=True, **_LONG)
         sample_seed = pvproperty(name="SAMPLE:SEED", value=-1, read_only=True)
+        sample_description = pvproperty(
+            name="SAMPLE:DESCRIPTION", value="{}", read_only=True,
+            dtype=ChannelType.CHAR, max_length=16384, string_encoding="utf-8",
+        )  # fmt: skip
 
         def __init__(
             self, sample: Any, *, seed: int | None, move_time: float, times: tuple, **kw: Any
@@ -203,6 +209,8 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
             await self.sample_kind.write(str(getattr(s, "kind", type(s).__name__)))
             seed = getattr(s, "seed", None)
             await self.sample_seed.write(-1 if seed is None else int(seed))
+            describe = getattr(s, "describe", None)
+            await self.sample_description.write(json.dumps(describe() if describe else {}))
             await self.dwell.write(self.initial_times[0])
             await self.image_time.write(self.initial_times[1])
 

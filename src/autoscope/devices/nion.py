@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -317,10 +318,16 @@ def usim_instrument(
         ) from exc
     # TestSetup makes the application and the thread's event loop that Nion's document
     # window runs on; both live as long as the object (its finalizer closes the loop)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     setup = TestContext.TestSetup()
     try:
         configuration = DeviceConfiguration.AcquisitionContextConfiguration()
         with AcquisitionTestContext.AcquisitionTestContext(configuration, is_eels=True) as ctx:
+            # Nion's application sets up verbose root logging; keep the caller's
+            root.setLevel(level)
+            for handler in [h for h in root.handlers if h not in handlers]:
+                root.removeHandler(handler)
             yield NionMicroscope(
                 ctx.instrument,
                 ctx.scan_hardware_source,
