@@ -36,13 +36,13 @@ from ophyd_async.core import Array1D, AsyncStatus, SignalR, StandardReadable  # 
 from ophyd_async.core import StandardReadableFormat as Format  # noqa: E402
 from ophyd_async.epics.core import epics_signal_r, epics_signal_rw  # noqa: E402
 
-from autoscope.devices._async_parts import (  # noqa: E402
+from autoscope.devices._grid import ScanGrid  # noqa: E402
+from autoscope.devices.async_base import (  # noqa: E402
     AsyncInstrument,
     AsyncProbe,
     IntrospectedDetector,
     ProbeAxis,
 )
-from autoscope.devices._grid import ScanGrid  # noqa: E402
 from autoscope.errors import AutoscopeError  # noqa: E402
 
 __all__ = [
@@ -195,7 +195,7 @@ class EpicsProbeAxis(ProbeAxis):
     Parameters
     ----------
     setpoint, readback, grid, axis, name
-        As :class:`~autoscope.devices._async_parts.ProbeAxis`.
+        As :class:`~autoscope.devices.async_base.ProbeAxis`.
     error : SignalR[str]
         The IOC's ``ERROR`` PV, quoted when the readback is not the target.
     """

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,14 +32,14 @@ import numpy as np
 from ophyd_async.core import Array1D, AsyncStatus, soft_signal_r_and_setter, soft_signal_rw
 from ophyd_async.core import StandardReadableFormat as Format
 
-from autoscope.devices._async_parts import (
+from autoscope.devices._detectors import check_time
+from autoscope.devices._grid import ScanGrid
+from autoscope.devices.async_base import (
     AsyncInstrument,
     AsyncProbe,
     IntrospectedDetector,
     ProbeAxis,
 )
-from autoscope.devices._detectors import check_time
-from autoscope.devices._grid import ScanGrid
 from autoscope.errors import AutoscopeError, InputDataError
 
 __all__ = ["NionError", "NionMicroscope", "usim_instrument"]
@@ -224,6 +225,7 @@ class NionMicroscope(AsyncInstrument):
             cfp.exposure_ms = 1000.0 * check_time("dwell", dwell)
             eels.set_current_frame_parameters(cfp)
         self._target = {"x": 0.0, "y": 0.0}
+        self._lock = threading.Lock()  # x and y park together through one probe_position
         axes = {a: self._axis(a) for a in ("x", "y")}
         self.probe = AsyncProbe(axes["x"], axes["y"])
         self.structure = _NionStructure(scan, self._grid, channel)
@@ -238,8 +240,9 @@ class NionMicroscope(AsyncInstrument):
         return self._geometry.FloatPoint(y=ny, x=nx)
 
     def _park(self, axis: str, value: float) -> None:
-        self._target[axis] = float(value)
-        self.stem_controller.probe_position = self._normalised()
+        with self._lock:
+            self._target[axis] = float(value)
+            self.stem_controller.probe_position = self._normalised()
 
     def _where(self, axis: str) -> float:
         pos = self.stem_controller.probe_position

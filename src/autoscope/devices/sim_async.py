@@ -34,14 +34,14 @@ from ophyd_async.core import (
 )
 from ophyd_async.core import StandardReadableFormat as Format
 
-from autoscope.devices._async_parts import (
+from autoscope.devices._detectors import check_time
+from autoscope.devices._grid import ScanGrid
+from autoscope.devices.async_base import (
     AsyncInstrument,
     AsyncProbe,
     IntrospectedDetector,
     ProbeAxis,
 )
-from autoscope.devices._detectors import check_time
-from autoscope.devices._grid import ScanGrid
 from autoscope.devices.sim import _check_sample, _rng
 
 __all__ = ["SimAsyncMicroscope", "SimAsyncSpectrometer", "SimAsyncStructure"]

@@ -1,5 +1,7 @@
 """Ophyd-async building blocks of every async instrument: probe axes, detectors, the instrument.
 
+Public: vendor adapters are built from these (``docs/adapters.md``).
+
 The sim (:mod:`autoscope.devices.sim_async`), EPICS (:mod:`autoscope.devices.epics`)
 and Nion (:mod:`autoscope.devices.nion`) instruments differ only in where their
 signals come from (soft signals, Channel Access, a vendor's Python API); the
