@@ -78,14 +78,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def ca_ports():
-    """Two free loopback ports; the CA client of this process searches only those.
+    """Three free loopback ports; the CA client of this process searches only those.
 
     libca reads its environment once per process, so every IOC of the session
     serves on one of these ports.
     """
     import os
 
-    ports = [_free_port(), _free_port()]
+    ports = [_free_port(), _free_port(), _free_port()]
     saved = {k: os.environ.get(k) for k in ("EPICS_CA_ADDR_LIST", "EPICS_CA_AUTO_ADDR_LIST")}
     os.environ["EPICS_CA_ADDR_LIST"] = " ".join(f"127.0.0.1:{p}" for p in ports)
     os.environ["EPICS_CA_AUTO_ADDR_LIST"] = "NO"

@@ -109,3 +109,27 @@ def test_whole_experiment_over_ca_equals_the_in_process_one(
     np.testing.assert_allclose(tr.positions, tr_ref.positions, rtol=1e-12)
     assert tr.specs["instrument"]["class"] == "EpicsMicroscope"
     assert tr.specs["keys"] == tr_ref.specs["keys"]
+
+
+def test_fourd_ioc_serves_2d_patterns_and_its_sample(RE, ca_ports, ioc_process):
+    """A 4D-STEM IOC: (K, K) patterns travel flat and come back reshaped, with the sample's truth."""
+    import bluesky.plan_stubs as bps
+
+    from autoscope.devices.epics import EpicsMicroscope
+
+    ioc_process(ca_ports[2], "T4D:", "--sample", "fourd", "--shape", "16", "--seed", "3")
+    mic = EpicsMicroscope("T4D:")
+    RE(ensure_connected(mic))
+    sample = make_sample("fourd", shape=(16, 16), seed=3)
+    (key,) = [k for k in mic.spectrometer.describe() if k.endswith("_spectrum")]
+    assert mic.spectrometer.describe()[key]["shape"] == list(sample.spectrum_shape)
+    assert mic.describe_instrument()["sample"] == sample.describe()
+    x, y = mic.pixel_to_position(7, 2)
+    RE(bps.mv(mic.probe.x, x, mic.probe.y, y))
+    RE(bps.trigger(mic.spectrometer, wait=True))
+    reading = _run(RE, mic.spectrometer.read())
+    pattern = np.asarray(reading[key]["value"])
+    assert pattern.shape == sample.spectrum_shape
+    assert reading["microscope_spectrometer_row"]["value"] == 7
+    clean = sample.spectrum(7, 2)
+    assert np.corrcoef(pattern.ravel(), clean.ravel())[0, 1] > 0.9
