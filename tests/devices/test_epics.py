@@ -112,7 +112,7 @@ def test_whole_experiment_over_ca_equals_the_in_process_one(
 
 
 def test_fourd_ioc_serves_2d_patterns_and_its_sample(RE, ca_ports, ioc_process):
-    """A 4D-STEM IOC: (K, K) patterns travel flat and come back reshaped, with the sample's truth."""
+    """A 4D-STEM IOC: (K, K) patterns travel flat and come back reshaped; the sample's truth too."""
     import bluesky.plan_stubs as bps
 
     from autoscope.devices.epics import EpicsMicroscope
