@@ -197,8 +197,9 @@ def main(argv: list[str] | None = None) -> None:
             "- Per point the EPICS path makes six exchanges with the IOC one after the other: "
             "both moves (together), both readbacks (checked), ACQUIRE with put-completion, the "
             "ERROR PV (checked), spectrum + row + col (together), probe x + y (together). Each is "
-            "well under 1 ms on an idle loopback; on a busy machine most of the cost is waiting for the IOC "
-            "process to be scheduled, so compare paths only within one run (load below).",
+            "well under 1 ms on an idle loopback; on a busy machine most of the cost is waiting "
+            "for the IOC process to be scheduled, so compare paths only within one run (load "
+            "below).",
             "- The goal for CA on loopback is <= 30 ms of overhead per point.",
             "",
             "Environment: " + json.dumps(env),
