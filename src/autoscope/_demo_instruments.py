@@ -111,8 +111,8 @@ def open_instrument(
             from autoscope.devices.sim_async import SimAsyncMicroscope
             from autoscope.sim import make_sample
 
-            s = make_sample(sample, shape=(shape, shape), seed=seed)
-            mic = SimAsyncMicroscope(s, seed=seed)
+            s: Any = make_sample(sample, shape=(shape, shape), seed=seed)
+            mic: Any = SimAsyncMicroscope(s, seed=seed)
             _connect(mic, engine, timeout, "the simulated instrument")
             yield OpenInstrument(mic, engine, s.default_scalarizer)
         elif instrument == "epics":
@@ -139,7 +139,7 @@ def _ioc_default_scalarizer(mic: Any) -> Any:
     if info.get("kind") not in ("stem", "spm", "fourd"):
         raise AutoscopeError(f"the IOC's sample is {info.get('kind')!r}: give --scalarizer for it")
     shape = tuple(info.get("shape") or mic.grid.shape)
-    built = make_sample(info["kind"], shape=shape, seed=info.get("seed") or 0,
+    built: Any = make_sample(info["kind"], shape=shape, seed=info.get("seed") or 0,
                         **dict(info.get("params") or {}))  # fmt: skip
     return built.default_scalarizer
 

@@ -284,7 +284,8 @@ class EpicsMicroscope(AsyncInstrument):
         config = {**self.structure.read_configuration(), **self.spectrometer.read_configuration()}
 
         def value(signal: Any) -> Any:
-            return config.get(signal.name, {}).get("value")
+            reading: Any = config.get(signal.name)
+            return None if reading is None else reading["value"]
 
         return {
             "class": type(self).__name__,

@@ -136,15 +136,15 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
                 await self._state(-1, "Moving")
             return target
 
-        @probe_x.putter
+        @probe_x.putter  # type: ignore[no-redef]
         async def probe_x(self, instance: Any, value: float) -> float:
             return await self._move("x", self.probe_x_rbv, instance, value)
 
-        @probe_y.putter
+        @probe_y.putter  # type: ignore[no-redef]
         async def probe_y(self, instance: Any, value: float) -> float:
             return await self._move("y", self.probe_y_rbv, instance, value)
 
-        @acquire.putter
+        @acquire.putter  # type: ignore[no-redef]
         async def acquire(self, instance: Any, value: int) -> int:
             if not value:
                 return 0
@@ -157,10 +157,10 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
                 dwell = check_time("DWELL", self.dwell.value)
                 if dwell:
                     await asyncio.sleep(dwell)
-                value = np.asarray(self.sample.measure(row, col, rng=self.rng), dtype=float)
+                measured = np.asarray(self.sample.measure(row, col, rng=self.rng), dtype=float)
                 await self.spectrum_row.write(row)
                 await self.spectrum_col.write(col)
-                await self.spectrum.write(value.ravel().tolist())
+                await self.spectrum.write(measured.ravel().tolist())
             except Exception as exc:
                 await self._fail(f"ACQUIRE failed: {type(exc).__name__}: {exc}")
                 raise
@@ -168,7 +168,7 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
                 await self._state(-1, "Acquiring")
             return 0
 
-        @image_acquire.putter
+        @image_acquire.putter  # type: ignore[no-redef]
         async def image_acquire(self, instance: Any, value: int) -> int:
             if not value:
                 return 0
@@ -185,15 +185,15 @@ def _ioc_class(n_spectrum: int, n_axis: int, n_image: int) -> type[PVGroup]:
                 await self._state(-1, "Acquiring")
             return 0
 
-        @dwell.putter
+        @dwell.putter  # type: ignore[no-redef]
         async def dwell(self, instance: Any, value: float) -> float:
             return check_time("DWELL", value)
 
-        @image_time.putter
+        @image_time.putter  # type: ignore[no-redef]
         async def image_time(self, instance: Any, value: float) -> float:
             return check_time("IMAGE:TIME", value)
 
-        @status.startup
+        @status.startup  # type: ignore[no-redef]
         async def status(self, instance: Any, async_lib: Any) -> None:
             s = self.sample
             await self.grid_shape.write(list(self.grid.shape))

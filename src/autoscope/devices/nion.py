@@ -135,7 +135,7 @@ class _NionSpectrometer(IntrospectedDetector):
     def _get_dwell(self) -> float:
         return float(self._camera.get_current_frame_parameters().exposure_ms) / 1000.0
 
-    def _put_dwell(self, value: float) -> None:
+    def _put_dwell(self, value: Any) -> None:
         fp = self._camera.get_current_frame_parameters()
         fp.exposure_ms = 1000.0 * check_time("dwell", value)
         self._camera.set_current_frame_parameters(fp)
@@ -253,7 +253,7 @@ class NionMicroscope(AsyncInstrument):
         return (n * (w if axis == "x" else h) - 0.5) * ps
 
     def _axis(self, axis: str) -> ProbeAxis:
-        async def park(value: float) -> None:
+        async def park(value: Any) -> None:
             await asyncio.to_thread(self._park, axis, value)
 
         readback, _ = soft_signal_r_and_setter(

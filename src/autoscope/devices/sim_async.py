@@ -189,7 +189,7 @@ class SimAsyncMicroscope(AsyncInstrument):
         readback, set_readback = soft_signal_r_and_setter(float, 0.0, units=units)
         state = {"at": 0.0}
 
-        async def move(target: float) -> None:
+        async def move(target: Any) -> None:
             distance = abs(target - state["at"]) / grid().pixel_size
             if self.move_time and distance:
                 await asyncio.sleep(self.move_time * distance)
@@ -213,7 +213,8 @@ class SimAsyncMicroscope(AsyncInstrument):
                 config.update(det.read_configuration())
 
         def value(signal: Any) -> Any:
-            return config.get(signal.name, {}).get("value")
+            reading: Any = config.get(signal.name)
+            return None if reading is None else reading["value"]
 
         return {
             "class": type(self).__name__,
