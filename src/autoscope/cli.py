@@ -27,6 +27,7 @@ from autoscope import __version__
 from autoscope._argtypes import nonnegative_int, positive_int, spec_arg
 from autoscope.bench.cli import HELP as BENCH_HELP
 from autoscope.bench.cli import add_bench_arguments, run_bench
+from autoscope.devices.cli import IOC_HELP, add_ioc_arguments, run_ioc_command
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
@@ -39,6 +40,14 @@ SAMPLES = ("stem", "spm", "fourd")
 # -- argument types --------------------------------------------------------------------------
 # -- demo ------------------------------------------------------------------------------------
 def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--instrument",
+        choices=("sim", "sim-async", "epics", "nion-usim"),
+        default="sim",
+        help="in-process ophyd sim, ophyd-async sim, a running IOC (autoscope ioc), or Nion's "
+        "simulator (default sim)",
+    )
+    p.add_argument("--prefix", default="AUTOSCOPE:", help="IOC PV prefix (--instrument epics)")
     p.add_argument(
         "--sample",
         choices=SAMPLES,
@@ -157,8 +166,10 @@ def _close_engine(engine: Any, loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-def _run_plan(client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress):
-    """Run dkl_explore under a fresh RunEngine writing to ``client``; return (uid, interrupted)."""
+def _run_plan(
+    client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress, engine=None
+):
+    """Run dkl_explore on ``engine`` (default: a fresh one) into ``client``; (uid, interrupted)."""
     from bluesky import RunEngine
     from bluesky.utils import RunEngineInterrupted
 
@@ -175,19 +186,24 @@ def _run_plan(client, microscope, scalarizer, policy, budget, n_seed, patch_size
         patch_size=patch_size,
         seed=seed,
     )
-    loop = asyncio.new_event_loop()
-    engine = RunEngine({}, loop=loop)
+    own = engine is None
+    loop = asyncio.new_event_loop() if own else engine.loop
+    engine = RunEngine({}, loop=loop) if own else engine
+    tokens = []
     try:
-        engine.subscribe(storage.make_writer(client))
-        engine.subscribe(ExplorationProgress(total=budget, disable=not progress))
+        tokens.append(engine.subscribe(storage.make_writer(client)))
+        tokens.append(engine.subscribe(ExplorationProgress(total=budget, disable=not progress)))
         try:
-            (uid,) = engine(plan)  # type: ignore[misc]  # a tuple of uids by default
+            (uid,) = engine(plan)  # a tuple of uids by default
             return uid, False
         except RunEngineInterrupted:  # Ctrl-C pauses; abort keeps a complete trace
             (uid,) = engine.abort("interrupted from the command line")
             return uid, True
     finally:
-        _close_engine(engine, loop)
+        for token in tokens:
+            engine.unsubscribe(token)
+        if own:
+            _close_engine(engine, loop)
 
 
 def demo(
@@ -207,6 +223,7 @@ def demo(
     write_report: bool = True,
     progress: bool = True,
     microscope: Any = None,
+    engine: Any = None,
 ) -> dict[str, Any]:
     """Run the demo experiment and return its summary.
 
@@ -227,7 +244,9 @@ def demo(
         Write the report; show the progress bar (stderr).
     microscope : SimMicroscope, optional
         An instrument already built by :func:`build_instrument` (then ``sample``, ``shape`` and
-        ``seed`` only name it).
+        ``seed`` only name it), or any other instrument (then give ``scalarizer``).
+    engine : RunEngine, optional
+        The RunEngine to run on (an ophyd-async instrument is connected on its loop); kept open.
 
     Returns
     -------
@@ -245,8 +264,9 @@ def demo(
     client = storage.open_catalog(tiled_uri or catalog, api_key=api_key)
     try:
         uid, interrupted = _run_plan(
-            client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress
-        )
+            client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress,
+            engine,
+        )  # fmt: skip
         tr = trace.load(uid, catalog=client)  # everything below comes from the stored run
         truth_sample = tr.sample()
         summary = _report.summarize(tr, truth_sample)
@@ -271,6 +291,10 @@ def _run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from autoscope.plans import dkl_explore
     from autoscope.report import format_summary
 
+    if args.instrument != "sim":  # ophyd-async instruments: opened with their RunEngine
+        from autoscope._demo_instruments import run_demo_on_instrument
+
+        return run_demo_on_instrument(args, parser)
     microscope = build_instrument(args.sample, args.shape, args.seed)
     try:  # build (not run) the plan once: it validates specs against the instrument
         dkl_explore(
@@ -372,6 +396,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     ),
     "bench": (BENCH_HELP, add_bench_arguments, run_bench),
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
+    "ioc": (IOC_HELP, add_ioc_arguments, run_ioc_command),
 }
 
 

@@ -1,7 +1,12 @@
-"""Ophyd (v1) devices: a sample wrapped as a scanning instrument (probe + detectors).
+"""Instruments: one contract (:class:`autoscope.protocols.Instrument`), several backends.
 
-One interface, several backends: :mod:`autoscope.devices.sim` runs in-process over a
-simulated or recorded sample; an EPICS backend will expose the same components.
+:mod:`autoscope.devices.sim` (ophyd v1) and :mod:`autoscope.devices.sim_async`
+(ophyd-async) run in-process over a simulated or recorded sample;
+:mod:`autoscope.devices.epics` talks Channel Access to an IOC
+(:mod:`autoscope.devices.ioc` serves a sample as one); :mod:`autoscope.devices.nion`
+drives Nion Swift's instrumentation. :mod:`autoscope.devices.async_base` holds
+the ophyd-async building blocks for new adapters. Only the ophyd v1 names and the
+scan grid are imported here; the other backends need their extras.
 """
 
 from autoscope.devices._detectors import (
@@ -10,6 +15,7 @@ from autoscope.devices._detectors import (
     Spectrometer,
     StructureDetector,
 )
+from autoscope.devices._grid import ScanGrid
 from autoscope.devices._probe import Probe, ProbeAxis
 from autoscope.devices.sim import SimMicroscope, SimSPM, SimSTEM
 
@@ -18,6 +24,7 @@ __all__ = [
     "DiffractionDetector",
     "Probe",
     "ProbeAxis",
+    "ScanGrid",
     "SimMicroscope",
     "SimSPM",
     "SimSTEM",
