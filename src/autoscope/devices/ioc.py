@@ -3,32 +3,32 @@
 The IOC plays the role of the instrument PC: it owns the probe and the detectors
 and answers over EPICS Channel Access (caproto). PVs, under a prefix ``P:``:
 
-=====================  =====  ===================================================
-PV                     type   meaning
-=====================  =====  ===================================================
-``PROBE:X``            float  probe x setpoint (grid units); a put completes when
-                              the probe is there; refused outside the limits
-``PROBE:X_RBV``        float  probe x readback
-``PROBE:Y``, ``_RBV``  float  the same for y
-``GRID:SHAPE``         int[]  (H, W) of the scan grid
-``GRID:PIXEL_SIZE``    float  grid units per pixel
-``GRID:UNITS``         str    units of positions (``nm``)
-``ACQUIRE``            int    put 1: measure a spectrum at the probe's pixel; the put
-                              completes when ``SPECTRUM`` holds it (0 again)
-``SPECTRUM``           float  the last spectrum, flattened (``SPECTRUM:SHAPE``)
-``SPECTRUM:ROW/COL``   int    pixel of the last spectrum
-``SPECTRUM:UNITS``     str    units of spectrum values
-``AXIS``               float  spectral axis (L,); ``AXIS:NAME``, ``AXIS:UNITS``
-``DWELL``              float  spectrum acquisition time, s
-``IMAGE:ACQUIRE``      int    put 1: acquire the structural image; completes when
-                              ``IMAGE`` holds it
-``IMAGE``              float  the structural image, flattened (``IMAGE:SHAPE``)
-``IMAGE:TIME``         float  image acquisition time, s
-``STATUS``             str    ``Idle``, ``Moving``, ``Acquiring`` or ``Error``
-``ERROR``              str    why the last action failed ("" once an action succeeds)
-``SAMPLE:KIND``        str    the sample's kind; ``SAMPLE:SEED`` its seed
-``SAMPLE:DESCRIPTION`` str    the sample's ``describe()`` as JSON (simulators only)
-=====================  =====  ===================================================
+======================  =====  ===================================================
+PV                      type   meaning
+======================  =====  ===================================================
+``PROBE:X``             float  probe x setpoint (grid units); a put completes when
+                               the probe is there; refused outside the limits
+``PROBE:X_RBV``         float  probe x readback
+``PROBE:Y``, ``_RBV``   float  the same for y
+``GRID:SHAPE``          int[]  (H, W) of the scan grid
+``GRID:PIXEL_SIZE``     float  grid units per pixel
+``GRID:UNITS``          str    units of positions (``nm``)
+``ACQUIRE``             int    put 1: measure a spectrum at the probe's pixel; the put
+                               completes when ``SPECTRUM`` holds it (0 again)
+``SPECTRUM``            float  the last spectrum, flattened (``SPECTRUM:SHAPE``)
+``SPECTRUM:ROW/COL``    int    pixel of the last spectrum
+``SPECTRUM:UNITS``      str    units of spectrum values
+``AXIS``                float  spectral axis (L,); ``AXIS:NAME``, ``AXIS:UNITS``
+``DWELL``               float  spectrum acquisition time, s
+``IMAGE:ACQUIRE``       int    put 1: acquire the structural image; completes when
+                               ``IMAGE`` holds it
+``IMAGE``               float  the structural image, flattened (``IMAGE:SHAPE``)
+``IMAGE:TIME``          float  image acquisition time, s
+``STATUS``              str    ``Idle``, ``Moving``, ``Acquiring`` or ``Error``
+``ERROR``               str    why the last action failed ("" once an action succeeds)
+``SAMPLE:KIND``         str    the sample's kind; ``SAMPLE:SEED`` its seed
+``SAMPLE:DESCRIPTION``  str    the sample's ``describe()`` as JSON (simulators only)
+======================  =====  ===================================================
 
 Serving is loopback-only unless other interfaces are asked for; caproto leaves
 ``TCP_NODELAY`` off, which stalls overlapping puts ~40 ms, so it is set on every
