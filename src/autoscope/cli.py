@@ -30,6 +30,7 @@ from autoscope.bench.cli import add_bench_arguments, run_bench
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
+from autoscope.storage.recover import RECOVER_HELP, add_recover_arguments, run_recover
 
 __all__ = ["COMMANDS", "build_parser", "demo", "main"]
 
@@ -372,6 +373,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     ),
     "bench": (BENCH_HELP, add_bench_arguments, run_bench),
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
+    "recover": (RECOVER_HELP, add_recover_arguments, run_recover),
 }
 
 
