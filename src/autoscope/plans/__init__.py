@@ -36,6 +36,7 @@ import numpy as np
 
 from autoscope._calibration import ForecastCalibration
 from autoscope._dkl_loop import dkl_loop
+from autoscope._run_record import check_user_md
 from autoscope._plan_setup import (
     PlanSetup,
     check_int,
@@ -105,11 +106,10 @@ def acquire_structure(microscope: Any, *, md: dict | None = None):
         raise InputDataError(
             f"microscope {getattr(microscope, 'name', microscope)!r} has no structure"
         )
-    if md is not None and not isinstance(md, dict):
-        raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
+    md = check_user_md(md)
     _md = {"plan_name": "acquire_structure", "plan_args": {"microscope": microscope.name}}
     _md.update(num_points=1, autoscope={"plan": "acquire_structure"})
-    _md.update(md or {})
+    _md.update(md)
     return _structure_plan(microscope, _md)
 
 
