@@ -1,4 +1,4 @@
-"""A user's ``md`` cannot overwrite the keys the run needs; the error comes when the plan is built."""
+"""A user's ``md`` cannot overwrite the keys the run needs: an error when the plan is built."""
 
 from __future__ import annotations
 

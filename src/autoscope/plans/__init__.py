@@ -36,7 +36,6 @@ import numpy as np
 
 from autoscope._calibration import ForecastCalibration
 from autoscope._dkl_loop import dkl_loop
-from autoscope._run_record import check_user_md
 from autoscope._plan_setup import (
     PlanSetup,
     check_int,
@@ -48,6 +47,7 @@ from autoscope._plan_setup import (
     raster_order,
     resolve_seed_points,
 )
+from autoscope._run_record import check_user_md
 from autoscope._stopping import StopCriteria
 from autoscope.errors import InputDataError
 from autoscope.plan_stubs import (
