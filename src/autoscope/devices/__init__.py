@@ -11,11 +11,13 @@ from autoscope.devices._detectors import (
     StructureDetector,
 )
 from autoscope.devices._probe import Probe, ProbeAxis
+from autoscope.devices.faults import FaultModel
 from autoscope.devices.sim import SimMicroscope, SimSPM, SimSTEM
 
 __all__ = [
     "DataSignal",
     "DiffractionDetector",
+    "FaultModel",
     "Probe",
     "ProbeAxis",
     "SimMicroscope",
