@@ -90,7 +90,7 @@ class GuardedReadable:
         return tuple(int(n) for n in (self._describe or {})[self.key].get("shape") or ())
 
     def describe(self) -> Any:
-        """The detector's description, taken once: it declares the shape kept from then on."""
+        """Return the detector's description, taken once: it declares the shape kept."""
         if self._describe is not None:
             return self._describe
         desc = self.detector.describe()

@@ -388,7 +388,7 @@ def measure_point(
 
 
 def _guarded(point: PointInfo, spectrometer: Any, key: str) -> GuardedReadable:
-    """The run's one guarded reader of ``spectrometer`` (kept on ``point``: one per run)."""
+    """Return the run's one guarded reader of ``spectrometer`` (kept on ``point``)."""
     guard = getattr(point, "_autoscope_guard", None)
     if guard is None or guard.detector is not spectrometer or guard.key != key:
         guard = GuardedReadable(spectrometer, key)

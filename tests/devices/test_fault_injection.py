@@ -1,4 +1,4 @@
-"""Fault injection in the simulated instrument: rates, kinds, seeds, failing and timing-out moves."""
+"""Fault injection in the simulated instrument: rates, kinds, seeds, failing/timing-out moves."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ class ProbeAxis(SoftPositioner):
         super().__init__(egu=egu, limits=limits, init_pos=0.0, **kwargs)
 
     def inject_faults(self, faults: Any, rng: np.random.Generator) -> None:
-        """Let moves fail or time out at ``faults``' rates (a :class:`~autoscope.devices.faults.FaultModel`)."""
+        """Let moves fail or time out at the rates of ``faults`` (a ``FaultModel``)."""
         self._faults, self._fault_rng = faults, rng
 
     def configure_axis(
