@@ -20,6 +20,7 @@ stays in the journal for the worker to finish, or for ``autoscope recover``.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -46,6 +47,14 @@ def _unpack(packed: bytes) -> tuple[str, dict]:
         packed, object_hook=msgpack_numpy.decode, raw=False, strict_map_key=False
     )
     return name, doc
+
+
+def _is_embedded(client: Any) -> bool:
+    """Whether a Tiled client talks to an in-process app (no network to fail)."""
+    testclient = sys.modules.get("starlette.testclient")  # imported by every embedded catalog
+    if testclient is None:
+        return False
+    return isinstance(getattr(client.context, "http_client", None), testclient.TestClient)
 
 
 class _Run:
@@ -115,12 +124,15 @@ class _Worker(threading.Thread):
         self._guard(run, lambda: self._feed(run, name, doc))
 
     def _feed(self, run: _Run, name: str, doc: dict) -> None:
+        if name not in ("event", "event_page", "datum", "datum_page", "stream_datum"):
+            self.owner.probe()  # this document writes at once: fail fast if Tiled is gone
         if run.tiled is None:
             run.tiled = TiledRun(self.owner.client, self.owner.max_array_size)
         run.tiled(name, doc)
         if name == "stop":
             self._delivered(run)
         elif run.tiled.pending >= self.owner.batch_size:
+            self.owner.probe()
             run.tiled.flush()
             run.first_pending = None
 
@@ -138,6 +150,7 @@ class _Worker(threading.Thread):
                 self._guard(run, lambda r=run: self._flush(r))
 
     def _flush(self, run: _Run) -> None:
+        self.owner.probe()
         run.tiled.flush()  # type: ignore[union-attr]
         run.first_pending = None
 
@@ -221,6 +234,7 @@ class SafeWriter:
         self.stop_timeout, self.max_array_size = stop_timeout, max_array_size
         self.warned: str | None = None
         self._close_deadline = float("inf")
+        self._embedded = _is_embedded(client)
         self._worker = _Worker(self)
         self._worker.start()
 
@@ -264,9 +278,15 @@ class SafeWriter:
 
     # -- waiting and closing -----------------------------------------------------------
     def probe(self) -> None:
-        """Raise if the Tiled server does not answer a plain request (no retries)."""
+        """Raise if a Tiled server does not answer one plain request (no retries, ≤ 1 s).
+
+        Tiled's client retries a failed request for up to ~45 s; this probe makes an
+        outage known within one write instead. Embedded catalogs are not probed.
+        """
+        if self._embedded:
+            return
         http = self.client.context.http_client
-        response = http.get(self.client.uri, timeout=self.retry_interval)
+        response = http.get(self.client.uri, timeout=min(1.0, self.retry_interval))
         if response.status_code >= 500:
             raise ConnectionError(f"Tiled answered {response.status_code}")
 
