@@ -123,6 +123,8 @@ class ProbeAxis(SoftPositioner):
     def _fault_move(self, status: Any) -> bool:
         """Fail the move (at once, or after ``timeout_s``) if a fault is drawn; ``True`` if so."""
         fault = self._faults.draw_move_fault(self._fault_rng)
+        if fault:  # this status is failed here, never again by the positioner's next move
+            self._reset_sub(self._SUB_REQ_DONE)
         if fault == "fail":
             status.set_exception(RuntimeError(f"{self.name}: move failed (simulated fault)"))
         elif fault == "timeout":

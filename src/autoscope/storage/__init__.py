@@ -170,7 +170,7 @@ def make_writer(
     batch_size: int = DEFAULT_BATCH_SIZE,
     *,
     journal: str | os.PathLike | bool | None = None,
-    fsync: str = "document",
+    fsync: str = "interval",
     flush_interval: float = 1.0,
     stop_timeout: float = 60.0,
     **kwargs: Any,
@@ -199,8 +199,10 @@ def make_writer(
         ``$AUTOSCOPE_JOURNAL`` or ``~/.local/state/autoscope/journal``);
         ``False``: no journal and no worker — a plain ``TiledWriter`` on the
         RunEngine's thread (a crash or an outage loses the run).
-    fsync : {"document", "run"}
-        Force every document to disk, or only start and stop (see the journal).
+    fsync : {"interval", "document", "run"}
+        When journal documents are forced to disk (:mod:`~autoscope.storage.journal`):
+        start and stop at once, the rest within 1 s by the worker (default);
+        every document before the next step (≈ 10 ms each here); start and stop.
     flush_interval : float
         Seconds an event waits at most before it is written to Tiled.
     stop_timeout : float

@@ -98,6 +98,7 @@ class _Worker(threading.Thread):
             for uid, packed in items:
                 self._take(uid, *_unpack(packed))
             self._service(force=self.closing)
+            self.owner.journal.sync_due()  # fsync policy "interval": off the plan's path
             if self.closing and not self.queue:
                 if not any(r.broken for r in self.runs.values()):
                     return
@@ -105,6 +106,11 @@ class _Worker(threading.Thread):
                     return
 
     def _sleep(self) -> float:
+        if self.runs and self.owner.journal.fsync == "interval":
+            return min(self.owner.journal.sync_interval, self._sleep_tiled())
+        return self._sleep_tiled()
+
+    def _sleep_tiled(self) -> float:
         if any(r.broken for r in self.runs.values()):
             return max(0.05, self.next_retry - time.monotonic())
         waits = [
@@ -229,6 +235,7 @@ class SafeWriter:
         max_array_size: int = 0,
     ) -> None:
         self.client, self.journal = client, journal
+        journal.background_sync = True
         self.batch_size, self.flush_interval = batch_size, flush_interval
         self.retry_interval, self.stall_after = retry_interval, stall_after
         self.stop_timeout, self.max_array_size = stop_timeout, max_array_size
