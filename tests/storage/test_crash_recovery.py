@@ -104,6 +104,8 @@ def check_recovered(client, journal: Path, lines: list[str], printed_first: bool
     assert tr.complete == has_stop
     assert tr.exit_status == ("success" if has_stop else "incomplete")
     assert len(set(tr.measured_ids)) == tr.n_measured
+    print(f"\nkilled: {n} spectra emitted, {len(spectra)} in the journal, {tr.n_measured} in the "
+          f"catalog after recover; stop document: {has_stop}")  # fmt: skip
 
 
 @pytest.mark.slow

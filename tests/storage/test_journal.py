@@ -140,3 +140,24 @@ def test_recover_writes_replaces_and_is_idempotent(RE, catalog, tmp_path):
                and "microscope_spectrometer_spectrum" in d["data"]]  # fmt: skip
     np.testing.assert_array_equal(tr.spectra, np.asarray(spectra))
     assert list(catalog) == [uid]
+
+
+def test_a_run_without_a_stop_document_loads_and_replays(RE, catalog, tmp_path):
+    from autoscope.replay import counterfactual
+
+    journal = Journal(tmp_path / "j")
+    RE.subscribe(journal)
+    mic = SimMicroscope(TinySample(seed=0), seed=1)
+    model = {"name": "dkl", "params": {"n_iter": 10, "warm_iter": 3}}
+    (uid,) = RE(plans.dkl_explore(mic, CENTROID, budget=9, n_seed=3, patch_size=8, seed=4,
+                                  model=model, map_every=0))  # fmt: skip
+    _, docs = read_journal(tmp_path / "j" / f"{uid}.msgpack")
+    cut = [i for i, (n, _) in enumerate(docs) if n == "event"][-4]  # as if killed there
+    write_run(catalog, docs[:cut])
+    tr = trace.load(uid, catalog=catalog)
+    assert not tr.complete and tr.exit_status == "incomplete" and tr.stop is None
+    assert 3 < tr.n_measured < 9 and tr.faults == [""] * tr.n_measured
+    cf = counterfactual(tr)  # the run's own specs reproduce the decisions it has
+    # a decision recorded just before the "kill", whose point was never measured, is not replayed
+    assert len(tr.chosen_ids) - 1 <= len(cf.chosen_ids) <= len(tr.chosen_ids)
+    assert cf.chosen_ids == tr.chosen_ids[: len(cf.chosen_ids)] and len(cf.chosen_ids) >= 2

@@ -127,7 +127,8 @@ class _Worker(threading.Thread):
             return
         if name in ("event", "event_page") and run.first_pending is None:
             run.first_pending = time.monotonic()
-        self._guard(run, lambda: self._feed(run, name, doc))
+        if self._guard(run, lambda: self._feed(run, name, doc)) and name == "stop":
+            self._delivered(run)
 
     def _feed(self, run: _Run, name: str, doc: dict) -> None:
         if name not in ("event", "event_page", "datum", "datum_page", "stream_datum"):
@@ -135,9 +136,7 @@ class _Worker(threading.Thread):
         if run.tiled is None:
             run.tiled = TiledRun(self.owner.client, self.owner.max_array_size)
         run.tiled(name, doc)
-        if name == "stop":
-            self._delivered(run)
-        elif run.tiled.pending >= self.owner.batch_size:
+        if name != "stop" and run.tiled.pending >= self.owner.batch_size:
             self.owner.probe()
             run.tiled.flush()
             run.first_pending = None
@@ -146,7 +145,8 @@ class _Worker(threading.Thread):
         now = time.monotonic()
         for run in list(self.runs.values()):
             if run.broken and now >= self.next_retry:
-                self._guard(run, lambda r=run: self._rewrite(r))
+                if self._guard(run, lambda r=run: self._rewrite(r)) and run.docs[-1][0] == "stop":
+                    self._delivered(run)
             elif (
                 not run.broken
                 and run.first_pending is not None
@@ -168,8 +168,6 @@ class _Worker(threading.Thread):
             "Tiled is back: run %s rewritten from its %d journaled documents", run.uid,
             len(run.docs),
         )  # fmt: skip
-        if run.docs[-1][0] == "stop":
-            self._delivered(run)
 
     def _delivered(self, run: _Run) -> None:
         self.owner.journal.finish(run.uid, delivered=True)
@@ -177,21 +175,31 @@ class _Worker(threading.Thread):
         run.docs = []
         del self.runs[run.uid]
 
-    def _guard(self, run: _Run, action: Any) -> None:
-        self.busy_since = time.monotonic()
+    def _guard(self, run: _Run, action: Any) -> bool:
+        """Run a Tiled action; on failure, or an outage seen meanwhile, mark the run for a rewrite.
+
+        An outage during a write that then succeeded (Tiled's client retries for up to
+        ~45 s) may have doubled rows: the run is rewritten from the journal to be sure.
+        """
+        t0 = self.busy_since = time.monotonic()
         try:
             action()
+            if self.owner.last_outage >= t0:
+                raise ConnectionError("Tiled was unreachable during this write")
         except Exception as exc:  # noqa: BLE001 - any Tiled failure: journal, retry later
             if not run.broken:
                 logger.warning(
-                    "Tiled write of run %s failed: %s: %s", run.uid, type(exc).__name__, exc
-                )
+                    "Tiled write of run %s failed: %s: %s; it will be rewritten from the journal",
+                    run.uid, type(exc).__name__, exc,
+                )  # fmt: skip
             run.broken, run.tiled, run.first_pending = True, None, None
             self.error = f"{type(exc).__name__}: {exc}"
             self.next_retry = time.monotonic() + self.owner.retry_interval
+            return False
         else:
             if not any(r.broken for r in self.runs.values()):
                 self.error = None
+            return True
         finally:
             self.busy_since = None
 
@@ -242,8 +250,30 @@ class SafeWriter:
         self.warned: str | None = None
         self._close_deadline = float("inf")
         self._embedded = _is_embedded(client)
+        #: when the heartbeat last failed to reach Tiled (monotonic s), and why
+        self.last_outage, self.outage = -1.0, None
         self._worker = _Worker(self)
         self._worker.start()
+        if not self._embedded:
+            threading.Thread(target=self._heartbeat, name="autoscope-tiled-heartbeat",
+                             daemon=True).start()  # fmt: skip
+
+    def _heartbeat(self) -> None:
+        """While a run is open, ask the server every ``flush_interval`` s (0.1-1 s) if it answers.
+
+        The worker may sit for ~45 s in Tiled's own retries of a write cut by an
+        outage; the heartbeat makes the outage known within a step regardless.
+        """
+        while self._worker.is_alive():
+            if self._worker.runs:
+                try:
+                    self.probe()
+                except Exception as exc:  # noqa: BLE001 - any failure to answer is an outage
+                    self.last_outage = time.monotonic()
+                    self.outage = f"{type(exc).__name__}: {exc}"
+                else:
+                    self.outage = None
+            time.sleep(min(1.0, max(0.1, self.flush_interval)))
 
     # -- the plan's path ---------------------------------------------------------------
     def __call__(self, name: str, doc: dict) -> None:
@@ -278,6 +308,8 @@ class SafeWriter:
         """Why Tiled is not taking documents now (``None``: it is)."""
         if self._worker.error is not None:
             return self._worker.error
+        if self.outage is not None:
+            return self.outage
         since = self._worker.busy_since
         if since is not None and time.monotonic() - since > self.stall_after:
             return f"no answer for {time.monotonic() - since:.1f} s"
@@ -285,7 +317,7 @@ class SafeWriter:
 
     # -- waiting and closing -----------------------------------------------------------
     def probe(self) -> None:
-        """Raise if a Tiled server does not answer one plain request (no retries, ≤ 1 s).
+        """Raise if a Tiled server does not answer one plain request (no retries, ≤ 3 s).
 
         Tiled's client retries a failed request for up to ~45 s; this probe makes an
         outage known within one write instead. Embedded catalogs are not probed.
@@ -293,7 +325,7 @@ class SafeWriter:
         if self._embedded:
             return
         http = self.client.context.http_client
-        response = http.get(self.client.uri, timeout=min(1.0, self.retry_interval))
+        response = http.get(self.client.uri, timeout=3.0)  # a refused connection fails at once
         if response.status_code >= 500:
             raise ConnectionError(f"Tiled answered {response.status_code}")
 
