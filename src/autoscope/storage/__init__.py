@@ -202,7 +202,7 @@ def make_writer(
     fsync : {"interval", "document", "run"}
         When journal documents are forced to disk (:mod:`~autoscope.storage.journal`):
         start and stop at once, the rest within 1 s by the worker (default);
-        every document before the next step (≈ 10 ms each here); start and stop.
+        every document before the next step (≈ 6–10 ms each here); start and stop.
     flush_interval : float
         Seconds an event waits at most before it is written to Tiled.
     stop_timeout : float

@@ -9,7 +9,7 @@ process (``kill -9``, SIGTERM, out-of-memory kill). Forcing to the disk
 default) forces the start and stop documents at once and the others at most
 ``sync_interval`` seconds (1 s) later, off the plan's path when a
 :class:`~autoscope.storage.writer.SafeWriter` owns the journal; ``"document"``
-forces every document before the next step (≈ 10 ms each on the disks measured,
+forces every document before the next step (≈ 6–10 ms each on the disk measured,
 see ``benchmarks/JOURNAL.md``); ``"run"`` forces only start and stop.
 
 Format: a stream of msgpack records ``[name, doc]`` (the encoding bluesky-kafka

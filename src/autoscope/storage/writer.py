@@ -100,7 +100,7 @@ class _Worker(threading.Thread):
             self._service(force=self.closing)
             self.owner.journal.sync_due()  # fsync policy "interval": off the plan's path
             if self.closing and not self.queue:
-                if not any(r.broken for r in self.runs.values()):
+                if not any(r.broken for r in list(self.runs.values())):
                     return
                 if time.monotonic() > self.owner._close_deadline:
                     return
@@ -111,11 +111,11 @@ class _Worker(threading.Thread):
         return self._sleep_tiled()
 
     def _sleep_tiled(self) -> float:
-        if any(r.broken for r in self.runs.values()):
+        if any(r.broken for r in list(self.runs.values())):
             return max(0.05, self.next_retry - time.monotonic())
         waits = [
             r.first_pending + self.owner.flush_interval - time.monotonic()
-            for r in self.runs.values()
+            for r in list(self.runs.values())
             if r.first_pending is not None
         ]
         return max(0.01, min(waits)) if waits else 1.0
@@ -197,7 +197,7 @@ class _Worker(threading.Thread):
             self.next_retry = time.monotonic() + self.owner.retry_interval
             return False
         else:
-            if not any(r.broken for r in self.runs.values()):
+            if not any(r.broken for r in list(self.runs.values())):
                 self.error = None
             return True
         finally:
@@ -284,6 +284,8 @@ class SafeWriter:
             return
         packed = _pack(name, doc)
         self.journal.append_packed(uid, name, doc, packed)
+        if name == "start":  # known at once, so that its stop can wait for its delivery
+            self._worker.runs.setdefault(uid, _Run(uid))
         self._worker.put(uid, packed)
         self._check()
         if name == "stop":
