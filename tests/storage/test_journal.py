@@ -161,3 +161,15 @@ def test_a_run_without_a_stop_document_loads_and_replays(RE, catalog, tmp_path):
     # a decision recorded just before the "kill", whose point was never measured, is not replayed
     assert len(tr.chosen_ids) - 1 <= len(cf.chosen_ids) <= len(tr.chosen_ids)
     assert cf.chosen_ids == tr.chosen_ids[: len(cf.chosen_ids)] and len(cf.chosen_ids) >= 2
+
+
+def test_a_journal_cut_before_its_start_document_is_empty_not_failed(catalog, tmp_path):
+    journal = Journal(tmp_path)
+    journal("start", {"uid": "u9", "time": 1.0})
+    journal.close()
+    path = tmp_path / "u9.msgpack"
+    header_only = path.read_bytes()[: -len(path.read_bytes()) // 2]  # the start record cut
+    path.write_bytes(header_only)
+    (done,) = recover(catalog, tmp_path)
+    assert done.action == "empty" and done.journal.parent.name == "delivered"
+    assert recover(catalog, tmp_path) == [] and list(catalog) == []

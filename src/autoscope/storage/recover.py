@@ -39,7 +39,8 @@ class Recovered:
         Run start uid.
     action : str
         ``"written"`` (the catalog lacked it), ``"replaced"`` (a partial copy
-        was rewritten), ``"already stored"`` or ``"failed"``.
+        was rewritten), ``"already stored"``, ``"empty"`` (the process died
+        before the run's start document: nothing to store) or ``"failed"``.
     events : dict
         Events per stream in the journal.
     complete : bool
@@ -81,7 +82,10 @@ def recover(client: Any, journal: str | os.PathLike | None = None) -> list[Recov
             logger.error("journal %s is unreadable: %s", path, exc)
             out.append(Recovered(path.stem, "failed", {}, False, path, str(exc)))
             continue
-        if not docs or docs[0][0] != "start":  # killed before the start was flushed
+        if not docs:  # killed between opening the file and writing the start: nothing emitted
+            out.append(Recovered(path.stem, "empty", {}, False, mark_delivered(path)))
+            continue
+        if docs[0][0] != "start":
             out.append(Recovered(path.stem, "failed", {}, False, path, "no start document"))
             continue
         uid = docs[0][1]["uid"]

@@ -251,7 +251,8 @@ class SafeWriter:
         self._close_deadline = float("inf")
         self._embedded = _is_embedded(client)
         #: when the heartbeat last failed to reach Tiled (monotonic s), and why
-        self.last_outage, self.outage = -1.0, None
+        self.last_outage: float = -1.0
+        self.outage: str | None = None
         self._worker = _Worker(self)
         self._worker.start()
         if not self._embedded:
