@@ -173,3 +173,33 @@ def test_a_journal_cut_before_its_start_document_is_empty_not_failed(catalog, tm
     (done,) = recover(catalog, tmp_path)
     assert done.action == "empty" and done.journal.parent.name == "delivered"
     assert recover(catalog, tmp_path) == [] and list(catalog) == []
+
+
+def test_a_failed_tiled_write_warns_and_the_run_is_rewritten_whole(RE, catalog, monkeypatch):
+    """Writes that fail (here: the first two flushes) cost nothing but a warning: the run goes on,
+    the worker rewrites it from the journal, and Tiled ends up with every event once."""
+    from autoscope.storage import TiledOutageWarning, make_writer
+    from autoscope.storage.delivery import TiledRun
+
+    real, calls = TiledRun.flush, []
+
+    def flaky(self):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("simulated: Tiled refused the write")
+        real(self)
+
+    monkeypatch.setattr(TiledRun, "flush", flaky)
+    writer = make_writer(catalog, flush_interval=0.05)
+    writer.retry_interval = 0.1
+    RE.subscribe(writer)
+    mic = SimMicroscope(TinySample(seed=0), seed=1, dwell=0.05)
+    model = {"name": "dkl", "params": {"n_iter": 10, "warm_iter": 3}}
+    with pytest.warns(TiledOutageWarning, match="kept in the journal"):
+        (uid,) = RE(plans.dkl_explore(mic, CENTROID, budget=10, n_seed=3, patch_size=8, seed=1,
+                                      model=model, map_every=0))  # fmt: skip
+    assert len(calls) >= 3 and writer.trouble() is None
+    tr = trace.load(uid, catalog=catalog)
+    assert tr.complete and tr.n_measured == 10 and len(set(tr.measured_ids)) == 10
+    assert len(tr.decisions) == 8 and list(catalog) == [uid]
+    assert writer.journal.path(uid).parent.name == "delivered"
