@@ -121,6 +121,7 @@ def test_sigkill_then_recover_embedded(tmp_path, _catalog_template, capsys, name
     lines = run_and_kill(opts, until, journal, after=after)
     assert len(unfinished(journal)) == 1  # the killed run, unlocked by the kernel
     out = recover_twice(["--catalog", str(directory)], journal, capsys)
+    print("\nrecover:", out.strip())
     assert ("written" in out) or ("replaced" in out) or ("already stored" in out)
     client = open_catalog(directory)
     try:

@@ -203,3 +203,14 @@ def test_a_failed_tiled_write_warns_and_the_run_is_rewritten_whole(RE, catalog, 
     assert tr.complete and tr.n_measured == 10 and len(set(tr.measured_ids)) == 10
     assert len(tr.decisions) == 8 and list(catalog) == [uid]
     assert writer.journal.path(uid).parent.name == "delivered"
+
+
+def test_recover_reports_an_unreadable_journal_and_fails(catalog, tmp_path, capsys):
+    from autoscope.cli import main
+
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "junk.msgpack").write_bytes(b"\xc1" * 10)
+    argv = ["recover", "--catalog", str(tmp_path / "catalog"), "--journal", str(tmp_path / "j")]
+    assert main(argv) == 1
+    assert "junk: failed" in capsys.readouterr().out
+    assert (tmp_path / "j" / "junk.msgpack").is_file()  # kept for a person to look at
