@@ -1,5 +1,6 @@
 """Shared fixtures: a RunEngine that owns and closes its event loop; Tiled catalogs.
 
+Every test journals into ``tmp_path / "journal"`` (``$AUTOSCOPE_JOURNAL``).
 ``catalog`` is an embedded Tiled catalog in the test's ``tmp_path``;
 ``tiled_server`` (session-scoped, tests marked ``server``) is a real
 ``tiled serve config`` process on a free loopback port with an API key.
@@ -17,6 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _journal_dir(tmp_path, monkeypatch):
+    """Every test journals into its own ``tmp_path / "journal"``, never the user's."""
+    monkeypatch.setenv("AUTOSCOPE_JOURNAL", str(tmp_path / "journal"))
+    return tmp_path / "journal"
 
 
 @pytest.fixture

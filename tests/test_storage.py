@@ -19,6 +19,7 @@ from autoscope.errors import InputDataError
 from autoscope.storage import (
     DEFAULT_BATCH_SIZE,
     EXPORTER,
+    SafeWriter,
     close_catalog,
     default_catalog_dir,
     make_writer,
@@ -84,14 +85,23 @@ def test_a_file_is_not_a_catalog(tmp_path):
         open_catalog(f)
 
 
-def test_make_writer(catalog):
-    w = make_writer(catalog)
-    assert isinstance(w, TiledWriter) and w._batch_size == DEFAULT_BATCH_SIZE == 50
-    assert w._max_array_size == 0  # every array as zarr (short ones break the SQL table)
-    assert make_writer(catalog, batch_size=3)._batch_size == 3
+def test_make_writer(catalog, _journal_dir):
+    w = make_writer(catalog)  # the safe writer: journal + background Tiled worker
+    assert isinstance(w, SafeWriter) and w.batch_size == DEFAULT_BATCH_SIZE == 50
+    assert w.max_array_size == 0  # every array as zarr (short ones break the SQL table)
+    assert w.journal.directory == _journal_dir  # $AUTOSCOPE_JOURNAL
+    assert make_writer(catalog, batch_size=3).batch_size == 3
+    plain = make_writer(catalog, journal=False)  # opt out: TiledWriter on the RE thread
+    assert isinstance(plain, TiledWriter) and plain._max_array_size == 0
     for bad in (0, -1, 2.0, True):
         with pytest.raises(InputDataError, match="batch_size"):
             make_writer(catalog, batch_size=bad)
+    with pytest.raises(InputDataError, match="backup_directory is replaced by the journal"):
+        make_writer(catalog, backup_directory="/tmp/x")
+    with pytest.raises(InputDataError, match="unknown keyword"):
+        make_writer(catalog, validate=True)
+    with pytest.raises(InputDataError, match="fsync"):
+        make_writer(catalog, fsync="sometimes")
 
 
 def test_rows_are_visible_during_the_run(RE, catalog):
@@ -107,10 +117,21 @@ def test_rows_are_visible_during_the_run(RE, catalog):
         for _ in range(DEFAULT_BATCH_SIZE + 5):
             yield from bps.trigger_and_read([mic.spectrometer])
         uid = recorder.documents[0][1]["uid"]
-        seen.append(len(catalog[uid]["primary"][key].read()))  # before the stop document
+        n = 0
+        for _ in range(100):  # the worker writes within its flush interval (1 s)
+            try:
+                n = len(catalog[uid]["primary"][key].read())
+            except KeyError:  # no rows written yet
+                pass
+            except Exception as exc:  # the worker is writing: embedded SQLite is locked
+                assert "database is locked" in str(exc), exc
+            if n == DEFAULT_BATCH_SIZE + 5:
+                break
+            yield from bps.sleep(0.1)
+        seen.append(n)  # before the stop document
 
     (uid,) = RE(plan())
-    assert seen == [DEFAULT_BATCH_SIZE]
+    assert seen == [DEFAULT_BATCH_SIZE + 5]
     assert len(catalog[uid]["primary"][key].read()) == DEFAULT_BATCH_SIZE + 5
     assert_stored_equal(catalog[uid], recorder.documents)
 

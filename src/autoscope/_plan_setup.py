@@ -18,6 +18,7 @@ from typing import Any, cast
 import numpy as np
 
 from autoscope import __version__, scalarizers
+from autoscope._run_record import check_user_md
 from autoscope._validate import check_int, jsonable
 from autoscope.errors import InputDataError
 from autoscope.features import candidate_grid
@@ -212,7 +213,8 @@ def prepare(
     ------
     ValueError
         A device without the needed parts, an unknown or ill-fitting scalarizer,
-        a bad budget / patch size / stride / seed, or ``md`` not a JSON dict.
+        a bad budget / patch size / stride / seed, ``md`` not a JSON dict or
+        setting a key the run needs (``autoscope``, ``uid``, ...).
     """
     check_microscope(microscope)
     sc = scalarizers.from_spec(scalarizer)
@@ -228,12 +230,7 @@ def prepare(
     if seed is None:
         seed = int(cast(int, np.random.SeedSequence().entropy) % 2**32)
     seed = check_int("seed", seed, 0)
-    if md is not None and not isinstance(md, dict):
-        raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
-    try:
-        json.dumps(jsonable(md or {}))
-    except (TypeError, ValueError) as exc:
-        raise InputDataError(f"md must be JSON-serialisable: {exc}") from None
+    md = check_user_md(md)  # a dict that sets no key the run needs
     describe = getattr(microscope, "describe_instrument", None)
     instrument = jsonable(describe()) if callable(describe) else {"name": microscope.name}
     s = PlanSetup(

@@ -31,6 +31,7 @@ from autoscope.devices.cli import IOC_HELP, add_ioc_arguments, run_ioc_command
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
+from autoscope.storage.recover import RECOVER_HELP, add_recover_arguments, run_recover
 
 __all__ = ["COMMANDS", "build_parser", "demo", "main"]
 
@@ -397,6 +398,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "bench": (BENCH_HELP, add_bench_arguments, run_bench),
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
     "ioc": (IOC_HELP, add_ioc_arguments, run_ioc_command),
+    "recover": (RECOVER_HELP, add_recover_arguments, run_recover),
 }
 
 

@@ -31,6 +31,7 @@ from bluesky.utils import MsgGenerator, RunEngineControlException
 from ophyd import Component as Cpt
 from ophyd import Device, Signal
 
+from autoscope._guarded_read import GuardedReadable
 from autoscope.errors import InputDataError
 
 __all__ = [
@@ -68,6 +69,8 @@ class PointInfo(Device):
     value = Cpt(Signal, value=_NAN, kind="hinted")
     step = Cpt(Signal, value=0, kind="hinted")
     phase = Cpt(Signal, value="seed", kind="normal")
+    fault = Cpt(Signal, value="", kind="normal")
+    raw_length = Cpt(Signal, value=0, kind="normal")
 
 
 class Geometry(Device):
@@ -211,15 +214,38 @@ def no_rewind(plan) -> MsgGenerator:
     return (yield from rewindable_wrapper(plan, False))
 
 
-def move_to_pixel(microscope: Any, row: int, col: int) -> MsgGenerator:
+def move_to_pixel(microscope: Any, row: int, col: int, *, retries: int = 0,
+                  backoff: float = 0.1):  # fmt: skip
     """Move the probe to pixel ``(row, col)`` (both axes together, waiting).
+
+    A move that fails (its status fails, e.g. a controller error or a timeout)
+    is tried again up to ``retries`` times, after ``backoff * 2**k`` s.
 
     Yields
     ------
     Msg
+
+    Returns
+    -------
+    bool
+        ``True`` once the probe is there; ``False`` when every try failed
+        (never with ``retries=0``: the failure is raised).
     """
     x, y = microscope.pixel_to_position(int(row), int(col))
-    yield from bps.mv(microscope.probe.x, float(x), microscope.probe.y, float(y))
+    for attempt in range(retries + 1):
+        try:
+            yield from bps.mv(microscope.probe.x, float(x), microscope.probe.y, float(y))
+            return True
+        except RunEngineControlException:
+            raise
+        except Exception as exc:
+            if retries == 0:
+                raise
+            logger.warning("move to pixel (%d, %d) failed (try %d of %d): %s: %s", row, col,
+                           attempt + 1, retries + 1, type(exc).__name__, exc)  # fmt: skip
+            if attempt < retries:
+                yield from bps.sleep(backoff * 2**attempt)
+    return False
 
 
 def acquire_image(
@@ -274,8 +300,18 @@ def measure_point(
     step: int,
     phase: str,
     stream: str = "primary",
+    retries: int = 3,
+    backoff: float = 0.05,
 ) -> MsgGenerator:
     """Move to a pixel, trigger the spectrometer and save spectrum + scalar as one event.
+
+    Every measurement is stored, a failed one flagged: the spectrum is read
+    through :class:`~autoscope._guarded_read.GuardedReadable`, so an empty,
+    short or long one is stored NaN-padded or cut to the declared shape (its
+    raw length in ``point_raw_length``); an empty, wrong-length, NaN/inf or
+    all-zero spectrum, a move that failed ``retries + 1`` times (with back-off)
+    or a failed acquisition sets ``point_fault`` and the value NaN, and the
+    run goes on (the loop excludes NaN points from the model).
 
     The scalar is computed from the very spectrum that is saved; a scalarizer
     that fails or returns a non-finite number gives NaN (logged), the spectrum
@@ -303,32 +339,61 @@ def measure_point(
         What chose the point (``"seed"``, ``"dkl"``, ...).
     stream : str
         Event stream name.
+    retries, backoff : int, float
+        Extra tries of a failed probe move and the first wait between tries, s
+        (doubled each time).
 
     Returns
     -------
     (ndarray or None, float)
-        The spectrum and its scalar value (``None``/NaN when only listed).
+        The spectrum and its scalar value (``None``/NaN when only listed; NaN
+        for a failed measurement).
     """
-    yield from move_to_pixel(microscope, row, col)
+    moved = yield from move_to_pixel(microscope, row, col, retries=retries, backoff=backoff)
+    guard = _guarded(point, microscope.spectrometer, spectrum_key)
 
     def acquire() -> MsgGenerator:
-        yield from bps.trigger(microscope.spectrometer, wait=True)
+        fault = "" if moved else "move"
+        if moved:
+            try:
+                yield from bps.trigger(microscope.spectrometer, wait=True)
+            except RunEngineControlException:
+                raise
+            except Exception as exc:
+                logger.warning("step %d: acquisition failed: %s: %s", step, type(exc).__name__, exc)
+                fault = "acquire"
+        guard.failed = fault
         yield from bps.create(stream)
-        reading = yield from bps.read(microscope.spectrometer)
+        reading = yield from bps.read(guard)
         spectrum = None if reading is None else np.asarray(reading[spectrum_key]["value"], float)
-        value = _NAN if spectrum is None else _safe_scalar(scalarize, spectrum, step)
+        fault = guard.fault if reading is not None else fault
+        if fault:
+            logger.warning("step %d: failed measurement (%s) at pixel (%d, %d): stored, "
+                           "flagged, value NaN", step, fault, row, col)  # fmt: skip
+        value = _NAN if spectrum is None or fault else _safe_scalar(scalarize, spectrum, step)
         point.row.put(int(row))
         point.col.put(int(col))
         point.candidate_id.put(int(candidate_id))
         point.value.put(value)
         point.step.put(int(step))
         point.phase.put(str(phase))
+        point.fault.put(fault)
+        point.raw_length.put(guard.raw_length if reading is not None else 0)
         yield from bps.read(microscope.probe)
         yield from bps.read(point)
         yield from bps.save()
         return spectrum, value
 
     return (yield from no_rewind(acquire()))
+
+
+def _guarded(point: PointInfo, spectrometer: Any, key: str) -> GuardedReadable:
+    """Return the run's one guarded reader of ``spectrometer`` (kept on ``point``)."""
+    guard = getattr(point, "_autoscope_guard", None)
+    if guard is None or guard.detector is not spectrometer or guard.key != key:
+        guard = GuardedReadable(spectrometer, key)
+        point._autoscope_guard = guard
+    return guard
 
 
 def _safe_scalar(

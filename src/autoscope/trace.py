@@ -89,7 +89,13 @@ class ExperimentTrace:
         ``col``, ``vote`` (0, 1, 2; -1 no vote), ``human_weight``, ``weight``,
         ``who``, ``target`` (list, NaN before the first good vote), ``time``.
     start, stop : dict
-        The run's start and stop documents (``stop`` is ``None`` while running).
+        The run's start and stop documents. ``stop`` is ``None`` for a run that
+        is still running or whose process died before it ended (a partial run,
+        e.g. put into the catalog by ``autoscope recover``): see :attr:`complete`.
+    faults : list of str
+        Per measurement, why it failed (``"empty"``, ``"short"``, ``"long"``,
+        ``"nonfinite"``, ``"zero"``, ``"move"``) or ``""``; all ``""`` for runs
+        recorded before faults were flagged.
     """
 
     uid: str
@@ -116,6 +122,22 @@ class ExperimentTrace:
     votes: list[dict[str, Any]] = field(default_factory=list)
     start: dict[str, Any] = field(default_factory=dict)
     stop: dict[str, Any] | None = None
+    faults: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run has its stop document (``False``: partial, it did not end)."""
+        return self.stop is not None
+
+    @property
+    def exit_status(self) -> str:
+        """The stop document's ``exit_status``; ``"incomplete"`` without a stop document."""
+        return str(self.stop.get("exit_status", "")) if self.stop is not None else "incomplete"
+
+    @property
+    def failed_ids(self) -> list[int]:
+        """Candidate ids of the measurements flagged as failed (see :attr:`faults`)."""
+        return [i for i, f in zip(self.measured_ids, self.faults, strict=False) if f]
 
     @property
     def n_measured(self) -> int:
@@ -243,6 +265,12 @@ def load(run_or_uid: Any, catalog: Any = None) -> ExperimentTrace:
     ------
     ValueError
         Unknown uid, bad index, or a run with no ``structure`` stream.
+
+    Notes
+    -----
+    A run without a stop document (its process died; see ``autoscope recover``)
+    loads with what it stored: ``trace.complete`` is ``False`` and
+    ``trace.exit_status`` is ``"incomplete"``.
     """
     if hasattr(run_or_uid, "metadata") and hasattr(run_or_uid, "base"):
         return _load(run_or_uid)
@@ -265,7 +293,12 @@ def _load(run: Any) -> ExperimentTrace:
 
     structure = read_stream(run, "structure")
     if not structure:
-        raise InputDataError(f"run {start['uid']} has no 'structure' stream: not an autoscope run")
+        why = (
+            "not an autoscope run"
+            if stop is not None
+            else "it has no stop document either: it ended before its image was stored"
+        )
+        raise InputDataError(f"run {start['uid']} has no 'structure' stream: {why}")
     image = _find(structure, keys.get("image"), "_image")
     if image is None:
         raise InputDataError(
@@ -329,6 +362,7 @@ def _load(run: Any) -> ExperimentTrace:
         votes=votes,
         start=start,
         stop=dict(stop) if stop is not None else None,
+        faults=[str(f) for f in prim.get("point_fault", [""] * n)],
     )
 
 

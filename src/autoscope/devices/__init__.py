@@ -17,11 +17,13 @@ from autoscope.devices._detectors import (
 )
 from autoscope.devices._grid import ScanGrid
 from autoscope.devices._probe import Probe, ProbeAxis
+from autoscope.devices.faults import FaultModel
 from autoscope.devices.sim import SimMicroscope, SimSPM, SimSTEM
 
 __all__ = [
     "DataSignal",
     "DiffractionDetector",
+    "FaultModel",
     "Probe",
     "ProbeAxis",
     "ScanGrid",

@@ -60,6 +60,8 @@ class DataSignal(Signal):
         super().__init__(**kwargs)
         self.units = units
         self.dims = tuple(dims)
+        #: declared array shape; ``None``: the current value's (a faulty value never changes it)
+        self.fixed_shape: tuple[int, ...] | None = None
 
     def describe(self) -> OrderedDict:
         """Return the data key: ``dtype`` (JSON type), ``shape`` (ints), ``dtype_numpy``, units."""
@@ -69,8 +71,9 @@ class DataSignal(Signal):
             desc.update(dtype="string", shape=[])
         else:
             arr = np.asarray(value)
-            if arr.ndim:
-                desc.update(dtype="array", shape=[int(n) for n in arr.shape])
+            shape = self.fixed_shape if self.fixed_shape is not None else arr.shape
+            if arr.ndim or self.fixed_shape:
+                desc.update(dtype="array", shape=[int(n) for n in shape])
                 if self.dims:
                     desc["dims"] = list(self.dims)
             elif arr.dtype.kind == "b":
@@ -207,11 +210,20 @@ class _PointDetector(_TimedDetector):
         locate: Callable[[], tuple[int, int]],
         rng: np.random.Generator,
         dwell: float = 0.0,
+        faults: Any = None,
     ) -> None:
-        """Attach a sample, a function giving the current ``(row, col)`` and a noise generator."""
+        """Attach a sample, a function giving the current ``(row, col)`` and a noise generator.
+
+        ``faults`` (a :class:`~autoscope.devices.faults.FaultModel`) corrupts
+        acquisitions at its rates; ``last_fault`` says what the last one suffered.
+        """
         self._sample, self._locate, self._rng = sample, locate, rng
+        self._faults = faults
+        self._fault_rng = faults.rng() if faults is not None else None
+        self.last_fault = ""
         data: DataSignal = getattr(self, self._data_attr)
         spectrum_shape = tuple(int(n) for n in sample.spectrum_shape)
+        data.fixed_shape = spectrum_shape
         axis = np.asarray(sample.axis, dtype=float)
         data.units = str(getattr(sample, "spectrum_units", ""))
         data.dims = self._dims(sample, len(spectrum_shape))
@@ -241,6 +253,9 @@ class _PointDetector(_TimedDetector):
 
         def publish() -> None:
             value = np.asarray(sample.measure(row, col, rng=self._rng), dtype=float)
+            if self._faults is not None:
+                self.last_fault = self._faults.draw_spectrum_fault(self._fault_rng)
+                value = self._faults.corrupt(value, self.last_fault, self._fault_rng)
             now = time.time()
             self.row.put(int(row), timestamp=now)
             self.col.put(int(col), timestamp=now)

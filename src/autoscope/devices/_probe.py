@@ -65,7 +65,13 @@ class ProbeAxis(SoftPositioner):
         self._timer: threading.Timer | None = None
         self._move: tuple[float, float, float, float] | None = None  # start, target, t0, duration
         self._lock = threading.Lock()
+        self._faults: Any = None  # a FaultModel and its generator (inject_faults)
+        self._fault_rng: np.random.Generator | None = None
         super().__init__(egu=egu, limits=limits, init_pos=0.0, **kwargs)
+
+    def inject_faults(self, faults: Any, rng: np.random.Generator) -> None:
+        """Let moves fail or time out at the rates of ``faults`` (a ``FaultModel``)."""
+        self._faults, self._fault_rng = faults, rng
 
     def configure_axis(
         self, *, limits: tuple[float, float], egu: str, pixel_size: float, move_time: float
@@ -88,6 +94,8 @@ class ProbeAxis(SoftPositioner):
             )
 
     def _setup_move(self, position: float, status: Any) -> None:
+        if self._faults is not None and self._fault_move(status):
+            return
         position = float(position)
         start = self.position if self.position is not None else position
         duration = self.move_time * abs(position - start) / self.pixel_size
@@ -111,6 +119,21 @@ class ProbeAxis(SoftPositioner):
         self._timer = threading.Timer(duration, arrive)
         self._timer.daemon = True
         self._timer.start()
+
+    def _fault_move(self, status: Any) -> bool:
+        """Fail the move (at once, or after ``timeout_s``) if a fault is drawn; ``True`` if so."""
+        fault = self._faults.draw_move_fault(self._fault_rng)
+        if fault:  # this status is failed here, never again by the positioner's next move
+            self._reset_sub(self._SUB_REQ_DONE)
+        if fault == "fail":
+            status.set_exception(RuntimeError(f"{self.name}: move failed (simulated fault)"))
+        elif fault == "timeout":
+            timeout = float(self._faults.timeout_s)
+            exc = TimeoutError(f"{self.name}: move timed out after {timeout} s (simulated fault)")
+            timer = threading.Timer(timeout, status.set_exception, args=(exc,))
+            timer.daemon = True
+            timer.start()
+        return bool(fault)
 
     def stop(self, *, success: bool = False) -> None:
         """Stop a move in flight where the probe is now (linear interpolation)."""

@@ -35,6 +35,7 @@ from autoscope.devices._detectors import (
     check_time,
 )
 from autoscope.devices._probe import Probe
+from autoscope.devices.faults import FaultModel
 from autoscope.errors import InputDataError
 
 __all__ = ["SimMicroscope", "SimSPM", "SimSTEM"]
@@ -90,6 +91,9 @@ class SimMicroscope(Device):
         Spectral acquisition time per point, s.
     image_time : float
         Structural image acquisition time, s.
+    faults : FaultModel or dict, optional
+        Simulated faults (bad spectra, failing moves) and their rates
+        (:class:`~autoscope.devices.faults.FaultModel`); none by default.
     **kwargs
         Passed to :class:`ophyd.Device`.
 
@@ -124,9 +128,11 @@ class SimMicroscope(Device):
         move_time: float = 0.0,
         dwell: float = 0.0,
         image_time: float = 0.0,
+        faults: Any = None,
         **kwargs: Any,
     ) -> None:
         _check_sample(sample)
+        self.faults = FaultModel.from_spec(faults)
         self.move_time = check_time("move_time", move_time)
         self.dwell = check_time("dwell", dwell)
         self.image_time = check_time("image_time", image_time)
@@ -144,7 +150,13 @@ class SimMicroscope(Device):
             limits=(0.0, (h - 1) * ps), egu=units, pixel_size=ps, move_time=self.move_time
         )
         self.structure.bind(sample, acquire_time=self.image_time)
-        self.spectrometer.bind(sample, self.current_pixel, self._rng, dwell=self.dwell)
+        self.spectrometer.bind(
+            sample, self.current_pixel, self._rng, dwell=self.dwell, faults=self.faults
+        )
+        if self.faults is not None:
+            move_rng = np.random.default_rng([self.faults.seed, 11])
+            self.probe.x.inject_faults(self.faults, move_rng)
+            self.probe.y.inject_faults(self.faults, move_rng)
 
     # -- geometry -------------------------------------------------------------------
     @property
@@ -208,7 +220,8 @@ class SimMicroscope(Device):
             "structure": {"acquire_time": float(self.structure.acquire_time.get())},
             "spectrometer": {"dwell": float(self.spectrometer.dwell.get())},
         }
-        return {
+        faults = {"faults": self.faults.spec()} if self.faults is not None else {}
+        return faults | {
             "class": type(self).__name__,
             "name": self.name,
             "seed": self.seed,

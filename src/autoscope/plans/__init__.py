@@ -48,6 +48,7 @@ from autoscope._plan_setup import (
     raster_order,
     resolve_seed_points,
 )
+from autoscope._run_record import check_user_md
 from autoscope._stopping import StopCriteria
 from autoscope.errors import InputDataError
 from autoscope.plan_stubs import (
@@ -106,14 +107,13 @@ def acquire_structure(microscope: Any, *, md: dict | None = None) -> MsgGenerato
         raise InputDataError(
             f"microscope {getattr(microscope, 'name', microscope)!r} has no structure"
         )
-    if md is not None and not isinstance(md, dict):
-        raise InputDataError(f"md must be a dict or None, got {type(md).__name__}")
+    md = check_user_md(md)
     _md: dict[str, Any] = {
         "plan_name": "acquire_structure",
         "plan_args": {"microscope": microscope.name},
     }
     _md.update(num_points=1, autoscope={"plan": "acquire_structure"})
-    _md.update(md or {})
+    _md.update(md)
     return _structure_plan(microscope, _md)
 
 

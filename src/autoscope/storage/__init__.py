@@ -29,12 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from autoscope.errors import InputDataError
+from autoscope.storage.journal import Journal, default_journal_dir
+from autoscope.storage.writer import SafeWriter, TiledOutageWarning
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "EXPORTER",
+    "Journal",
+    "SafeWriter",
+    "TiledOutageWarning",
     "close_catalog",
     "default_catalog_dir",
+    "default_journal_dir",
     "make_writer",
     "open_catalog",
     "server_config",
@@ -96,10 +102,12 @@ def _embedded(directory: Path) -> Any:
 
     context = Context.from_app(app)
     try:
-        return from_context(context)
+        client = from_context(context)
     except BaseException:
         context.close()
         raise
+    client._autoscope_directory = str(directory.resolve())  # where the journal says it goes
+    return client
 
 
 def open_catalog(path_or_uri: str | os.PathLike | None = None, api_key: str | None = None) -> Any:
@@ -157,57 +165,95 @@ def close_catalog(client: Any) -> None:
     client.context.close()
 
 
-def make_writer(client: Any, batch_size: int = DEFAULT_BATCH_SIZE, **kwargs: Any) -> Any:
-    """Build a ``bluesky_tiled_plugins.TiledWriter`` that stores documents in ``client``.
+def make_writer(
+    client: Any,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    journal: str | os.PathLike | bool | None = None,
+    fsync: str = "interval",
+    flush_interval: float = 1.0,
+    stop_timeout: float = 60.0,
+    **kwargs: Any,
+) -> Any:
+    """Build the RunEngine callback that stores documents in ``client``, safely.
 
-    Subscribe it to a RunEngine: ``RE.subscribe(make_writer(client))``.
+    Subscribe it to a RunEngine: ``RE.subscribe(make_writer(client))``. By
+    default it is a :class:`~autoscope.storage.writer.SafeWriter`: every
+    document is appended to a local journal and flushed before the plan's next
+    step (:mod:`autoscope.storage.journal`), and written to Tiled by a
+    background worker, so Tiled's latency never slows a step and an outage
+    loses nothing (see ``docs/data-safety.md``).
 
     Parameters
     ----------
     client : tiled client
         From :func:`open_catalog`.
     batch_size : int
-        Events per stream collected before one write; the rest are written at
-        the stop document. Default 50, from measurements (2 shared cores, a DKL-like
-        run of 100 steps, each one ``primary`` event with an (128,) spectrum and 6
-        scalars plus one ``decisions`` event with three 64 x 64 maps and 8
-        scalars): one write of both streams costs ~0.23 s embedded and ~0.31 s
-        over HTTP (i.e. ``batch_size=1`` adds 230-310 ms to every step), and a run
-        costs ~0.9 s once (nodes created and closed). With 50 the writer adds
-        ~5-6 ms per step plus the fixed cost, ≤ 10 % of a run whose steps take
-        ≥ 0.1 s (the design target for a decision is ≤ 0.2 s), while rows become
-        visible in the catalog every 50 events of a stream during the run. 20
-        would cost ~12-16 ms per step; TiledWriter's own default (10000) shows
-        nothing until the run ends.
+        Events of a run written to Tiled at most together (the worker also
+        writes whatever waited ``flush_interval`` s). Default 50: one write of
+        two streams costs ~0.23 s embedded and ~0.31 s over HTTP (2 shared
+        cores, a DKL-like run), now in the worker's thread, not the plan's.
+    journal : str, path-like, bool or None
+        Journal directory; ``None`` or ``True``: the default
+        (:func:`autoscope.storage.journal.default_journal_dir`, i.e.
+        ``$AUTOSCOPE_JOURNAL`` or ``~/.local/state/autoscope/journal``);
+        ``False``: no journal and no worker — a plain ``TiledWriter`` on the
+        RunEngine's thread (a crash or an outage loses the run).
+    fsync : {"interval", "document", "run"}
+        When journal documents are forced to disk (:mod:`~autoscope.storage.journal`):
+        start and stop at once, the rest within 1 s by the worker (default);
+        every document before the next step (≈ 6–10 ms each here); start and stop.
+    flush_interval : float
+        Seconds an event waits at most before it is written to Tiled.
+    stop_timeout : float
+        Seconds the stop document waits for its run to be in Tiled.
     **kwargs
-        Passed to ``TiledWriter`` (e.g. ``backup_directory``). ``max_array_size``
-        defaults to 0 here: every array is stored as zarr, because arrays of
-        ≤ 16 elements would otherwise go to the SQL table, which rejects them
-        (``Unsupported PyArrow type: list<item: double>``) and aborts the run.
+        ``max_array_size`` (default 0 here: every array as zarr; arrays of ≤ 16
+        elements would otherwise go to the SQL table, which rejects them);
+        with ``journal=False``, the rest goes to ``TiledWriter``.
 
     Returns
     -------
-    bluesky_tiled_plugins.TiledWriter
+    SafeWriter or bluesky_tiled_plugins.TiledWriter
 
     Raises
     ------
     ValueError
-        If ``batch_size`` is not a positive int.
-
-    Notes
-    -----
-    An exception raised inside the writer aborts the run (callbacks run in the
-    RunEngine's thread).
+        If ``batch_size`` is not a positive int, ``backup_directory`` is given
+        (the journal replaces it: pass ``journal=DIR``), or another keyword is
+        unknown while the journal is on.
     """
-    from bluesky_tiled_plugins import TiledWriter
-
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputDataError(f"batch_size must be a positive int, got {batch_size!r}")
-    # Arrays of <= 16 elements would go to the SQL table as list columns, which
-    # tiled's SQL storage rejects ("Unsupported PyArrow type: list<item: double>")
-    # and the run aborts; max_array_size=0 writes every array as zarr.
+    if "backup_directory" in kwargs:
+        raise InputDataError(
+            "backup_directory is replaced by the journal, which keeps arrays exactly: "
+            "pass journal=DIR (see docs/data-safety.md)"
+        )
     kwargs.setdefault("max_array_size", 0)
-    return TiledWriter(client, batch_size=batch_size, **kwargs)
+    if journal is False:
+        from bluesky_tiled_plugins import TiledWriter
+
+        return TiledWriter(client, batch_size=batch_size, **kwargs)
+    max_array_size = kwargs.pop("max_array_size")
+    if kwargs:
+        raise InputDataError(f"unknown keyword(s) for the safe writer: {sorted(kwargs)}")
+    directory = None if journal is None or journal is True else journal
+    log = Journal(directory, destination=_destination(client), fsync=fsync, close_on_stop=False)
+    return SafeWriter(
+        client,
+        log,
+        batch_size=batch_size,
+        flush_interval=flush_interval,
+        stop_timeout=stop_timeout,
+        max_array_size=max_array_size,
+    )
+
+
+def _destination(client: Any) -> str:
+    """Where a client writes: its catalog directory (embedded) or its URI."""
+    directory = getattr(client, "_autoscope_directory", None)
+    return str(directory) if directory else str(getattr(client, "uri", ""))
 
 
 def server_config(
