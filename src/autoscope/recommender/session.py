@@ -209,6 +209,7 @@ class ExplorationSession:
         k = self.step
         reason = self._stop_reason()
         if self.seeding and not reason:
+            self.outstanding.append(self.seed_ids[k])
             return Step(k, self.seed_ids[k], "seed")
         would = None
         if not reason:
@@ -244,9 +245,9 @@ class ExplorationSession:
         cid = check_int("candidate id", candidate_id, 0, self.n_candidates - 1)
         if cid in self.outstanding:
             self.outstanding.remove(cid)
-        elif self.outstanding and not self.seeding:
-            self.outstanding.pop(0)  # a stored path went elsewhere: withdraw the suggestion
-            self._withdraw()
+        elif self.outstanding:  # a stored path went elsewhere: withdraw the suggestion
+            if self.outstanding.pop(0) not in self.seed_ids:
+                self._withdraw()
         v = float(value)
         self.measured.append(cid)
         self.values.append(v)
