@@ -101,12 +101,20 @@ def test_failed_points_are_kept_never_trained_and_never_measured_again():
     steps, final = run(s, lambda c: np.nan if c in bad else np.inf if c == 29 else 1.0)
     assert final.reason == "all candidates measured"
     assert sorted(s.measured) == list(range(N))  # each once, failed ones included
-    assert set(s.failed) == bad | {29}
+    assert set(s.failed) == bad | {29}  # NaN and inf
     assert np.isnan(s.values[s.measured.index(3)]) and np.isinf(s.values[s.measured.index(29)])
     assert set(rec.measured_ids) == set(range(N)) - bad - {29}
     # the recommender refused NaN, so the session asked for one more point per refusal
     sizes = [c[1] for c in rec.calls if c[0] == "suggest"]
     assert max(sizes) > 1
+
+
+def test_absurd_values_are_failed_points_not_errors():
+    rec = Scripted()
+    s = ExplorationSession(rec, N, budget=6, seed_ids=[0, 1], max_failures=None)
+    steps, final = run(s, lambda c: 1e300 if c == 1 else -2e150 if c % 2 else 1.0)
+    assert final.reason == "budget" and 1 in s.failed
+    assert all(abs(v) <= 1e50 for _, v in [(p["_id"], p["value"]) for p in rec.ingested])
 
 
 def test_failed_points_reach_a_recommender_that_takes_nan():

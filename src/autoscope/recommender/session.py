@@ -24,9 +24,10 @@ Rules (one place):
   (``"all candidates measured"``); the recommender's own criterion
   (``"stopping criterion: <why>"``); nothing left to suggest (``"no recommendation"``).
 - **A failed point** (a non-finite value: empty, short, NaN or inf spectrum, failing
-  scalarizer) counts as measured and is never measured again. It is offered to the
-  recommender as NaN (``DKLRecommender`` records it and leaves it out of training);
-  a recommender that refuses NaN never sees it, and the session then asks for one
+  scalarizer; or one beyond ``+-1e50``, which no model can use) counts as measured and
+  is never measured again. It is offered to the recommender as NaN
+  (``DKLRecommender`` records it and leaves it out of training); a recommender that
+  refuses NaN never sees it, and the session then asks for one
   more point per refused one and keeps the first that is new.
 - **A decision that is not the model's** is recorded with ``fallback = 1`` and why:
   a model fallback (``phase`` ``"fallback"``/``"maxmin"`` or fit failures), a
@@ -55,6 +56,7 @@ import numpy as np
 
 from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError, NoRecommendation
+from autoscope.recommender.objectives import MAX_ABS_VALUE
 
 __all__ = ["DEFAULT_MAX_FAILURES", "ExplorationSession", "Step", "decision_fields"]
 
@@ -235,7 +237,7 @@ class ExplorationSession:
         return Step(k, int(fields["chosen_id"]), phase, "", fields, suggested, would)
 
     def record(self, candidate_id: int, value: float) -> None:
-        """Record the value measured at ``candidate_id`` (non-finite: a failed point).
+        """Record the value measured at ``candidate_id`` (non-finite or absurd: a failed point).
 
         Raises
         ------
@@ -251,7 +253,7 @@ class ExplorationSession:
         v = float(value)
         self.measured.append(cid)
         self.values.append(v)
-        ok = math.isfinite(v)
+        ok = math.isfinite(v) and abs(v) <= MAX_ABS_VALUE
         self.consecutive_failures = 0 if ok else self.consecutive_failures + 1
         if not ok:
             self.failed.append(cid)
