@@ -255,3 +255,39 @@ def test_an_unknown_candidate_is_refused():
     s.next()
     with pytest.raises(InputDataError, match="candidate id must be"):
         s.record(N, 1.0)
+
+
+def _truth(cid):
+    return float(np.sin(cid / 3.0) + 0.1 * (cid % 5))
+
+
+def _gp_rec():
+    from autoscope.recommender import DKLRecommender
+
+    image = np.random.default_rng(3).normal(size=(12, 12))
+    return DKLRecommender(image, patch_size=3, model="gp_coords", seed=4)
+
+
+def test_catch_up_resumes_a_run_where_it_left_off():
+    rec = _gp_rec()
+    n = len(rec.candidates)
+    whole = ExplorationSession(rec, n, budget=14, seed_ids=[5, 40, 77])
+    run(whole, lambda c: np.nan if c == 40 else _truth(c))
+    # the run "crashed" after 8 measurements: a new recommender and session catch up, go on
+    fresh = _gp_rec()
+    resumed = ExplorationSession(fresh, n, budget=14, seed_ids=[5, 40, 77])
+    taken = resumed.catch_up(whole.measured[:8], whole.values[:8])
+    assert [t.phase for t in taken] == ["seed"] * 3 + ["dkl"] * 5
+    assert [t.suggested for t in taken[3:]] == whole.measured[3:8]
+    assert resumed.failed == [40] and fresh.measured_ids == whole.measured[:8]
+    steps, final = run(resumed, lambda c: np.nan if c == 40 else _truth(c))
+    assert resumed.measured == whole.measured  # the same decisions, none measured twice
+    assert final.reason == "budget" and len(set(resumed.measured)) == 14
+
+
+def test_catch_up_refuses_a_path_past_the_stop():
+    s = ExplorationSession(Scripted(), N, budget=3, seed_ids=[0])
+    with pytest.raises(InputDataError, match="goes on after this session stops"):
+        s.catch_up([0, 1, 2, 3], [1.0] * 4)
+    with pytest.raises(InputDataError, match="one value per measured id"):
+        ExplorationSession(Scripted(), N, budget=3).catch_up([0], [])

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from autoscope.recommender.session import (
-    ExplorationSession,
-    Step,
-    decision_fields,
-)
+from autoscope.recommender.decisions import decision_fields
+from autoscope.recommender.session import ExplorationSession, Step
 
 if TYPE_CHECKING:
     from autoscope.recommender.dkl import DKLRecommender

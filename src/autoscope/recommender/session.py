@@ -56,9 +56,10 @@ import numpy as np
 
 from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError, NoRecommendation
+from autoscope.recommender.decisions import decision_fields
 from autoscope.recommender.objectives import MAX_ABS_VALUE
 
-__all__ = ["DEFAULT_MAX_FAILURES", "ExplorationSession", "Step", "decision_fields"]
+__all__ = ["DEFAULT_MAX_FAILURES", "FAILING_REASONS", "ExplorationSession", "Step"]
 
 #: consecutive failed points that stop a plan or benchmark run (``"detector"``)
 DEFAULT_MAX_FAILURES = 5
@@ -269,6 +270,54 @@ class ExplorationSession:
             self._error = f"ingest: {type(exc).__name__}: {exc}"
         self.t_ingest = time.perf_counter() - t0
 
+    def catch_up(self, measured_ids: Sequence[int], values: Sequence[float]) -> list[Step]:
+        """Bring a fresh session (and recommender) to where a stored run left off.
+
+        At every stored measurement the session takes the step the run took (a seed,
+        or a decision: stop rules asked, the recommender asked) and records the stored
+        point and value, withdrawing its own suggestion where the run measured
+        another point. The recommender then holds what the run's held at its last
+        measurement, its decision counter included, so the next :meth:`next` is the
+        decision the run would have made (how a crashed run is resumed).
+
+        Parameters
+        ----------
+        measured_ids : sequence of int
+            The run's measured candidates, in order.
+        values : sequence of float
+            Their values (NaN for failed points).
+
+        Returns
+        -------
+        list of Step
+            The steps taken (a decision's ``suggested`` shows what the model chose).
+
+        Raises
+        ------
+        InputDataError
+            Lengths differ, or the stored path goes past a stop (other than the
+            recommender's own criterion) of this session.
+        """
+        if len(measured_ids) != len(values):
+            raise InputDataError(
+                f"need one value per measured id, got {len(measured_ids)} ids, {len(values)} values"
+            )
+        steps = []
+        for cid, v in zip(measured_ids, values, strict=True):
+            follow, self.follow_criterion = self.follow_criterion, False
+            try:
+                step = self.next()
+            finally:
+                self.follow_criterion = follow
+            if step.stop:
+                raise InputDataError(
+                    f"the stored run goes on after this session stops ({step.reason}) at "
+                    f"measurement {step.index}"
+                )
+            steps.append(step)
+            self.record(int(cid), float(v))
+        return steps
+
     # -- internals --------------------------------------------------------------------------
     def _stop_reason(self) -> str:
         if self.stop_request:
@@ -346,48 +395,3 @@ class ExplorationSession:
             total = time.perf_counter() - t0 + t_ingest
         fields["t_total"] = float(total)
         return fields, suggested
-
-
-def decision_fields(last: Mapping[str, Any], chosen: int) -> dict[str, Any]:
-    """Map a recommender's ``last_decision`` to :class:`~autoscope.plan_stubs.Decision` fields.
-
-    Reads the :class:`~autoscope.recommender.DKLRecommender` layout (per-point
-    lists ``ids``/``acquisition``/``mean``/``std`` taken at ``chosen``; ``timings``
-    ``ingest``/``train``/``predict``/``acquire`` in s; ``phase`` and
-    ``fit_failures``) and scalar ``acquisition_value``/``mean``/``std``/``loss``
-    as well. A decision not made by the model itself (``phase`` ``"fallback"``
-    or ``"maxmin"``, or fit failures) gets ``fallback = 1`` and the failures in
-    ``reason``.
-    """
-    ids = [int(i) for i in last.get("ids") or ()]
-    k = ids.index(chosen) if chosen in ids else None
-
-    def at(*names: str) -> Any:
-        for n in names:
-            v = last.get(n)
-            if isinstance(v, list | tuple):
-                v = v[k] if k is not None and k < len(v) else None
-            if v is not None:
-                return v
-        return None
-
-    timings = last.get("timings") or {}
-    failures = [str(f) for f in last.get("fit_failures") or ()]
-    fallback = last.get("phase") in ("fallback", "maxmin") or bool(failures)
-    return {
-        "chosen_id": int(chosen),
-        "acq_value": at("acq_value", "acquisition", "acquisition_value"),
-        "pred_mean": at("pred_mean", "mean"),
-        "pred_std": at("pred_std", "std"),
-        "train_loss": at("train_loss", "loss"),
-        "n_iter": at("n_iter", "iterations"),
-        "model_version": at("model_version"),
-        "t_ingest": timings.get("ingest"),
-        "t_train": timings.get("train", timings.get("fit")),
-        "t_predict": timings.get("predict"),
-        "t_acquire": timings.get("acquire", timings.get("acquisition")),
-        "variance_factor": last.get("variance_factor"),
-        "structure_share": last.get("structure_share"),
-        "fallback": int(fallback),
-        "reason": "; ".join(failures),
-    }
