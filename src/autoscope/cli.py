@@ -27,6 +27,8 @@ from autoscope import __version__
 from autoscope._argtypes import nonnegative_int, positive_int, spec_arg
 from autoscope.bench.cli import HELP as BENCH_HELP
 from autoscope.bench.cli import add_bench_arguments, run_bench
+from autoscope.cli_resume import HELP as RESUME_HELP
+from autoscope.cli_resume import add_resume_arguments, run_resume
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
@@ -372,6 +374,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     ),
     "bench": (BENCH_HELP, add_bench_arguments, run_bench),
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
+    "resume": (RESUME_HELP, add_resume_arguments, run_resume),
 }
 
 

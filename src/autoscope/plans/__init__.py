@@ -1,6 +1,7 @@
 """Whole Bluesky plans of an autonomous microscopy experiment, one run per experiment.
 
-:func:`dkl_explore` is the deep-kernel-learning loop; :func:`raster_spectra`,
+:func:`dkl_explore` is the deep-kernel-learning loop (:func:`dkl_resume` finishes one
+that ended early); :func:`raster_spectra`,
 :func:`random_spectra` and :func:`direct_spectra` are baselines stored the same
 way; :func:`acquire_structure` takes the structural image alone. Every plan
 validates its arguments when it is *built* (a plain function that returns the
@@ -37,9 +38,17 @@ import numpy as np
 
 from autoscope.plans.baselines import direct_spectra, random_spectra, raster_spectra
 from autoscope.plans.explore import dkl_explore
+from autoscope.plans.resume import dkl_resume
 from autoscope.plans.structure import acquire_structure
 
-__all__ = ["acquire_structure", "direct_spectra", "dkl_explore", "random_spectra", "raster_spectra"]
+__all__ = [
+    "acquire_structure",
+    "direct_spectra",
+    "dkl_explore",
+    "dkl_resume",
+    "random_spectra",
+    "raster_spectra",
+]
 
 
 def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:

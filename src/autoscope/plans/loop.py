@@ -69,6 +69,7 @@ def dkl_loop(
     *,
     steering: Any = None,
     max_failures: int | None = None,
+    history: tuple[list[int], list[float]] | None = None,
 ):
     """Run the experiment of :func:`autoscope.plans.dkl_explore` (arguments validated there).
 
@@ -77,7 +78,9 @@ def dkl_loop(
     interventions (:mod:`autoscope.steering`): budget, stop, forced points and
     the scalarizer then come from the steering session. The run's stop document
     carries the session's stop reason; ``"detector"`` (``max_failures`` failed
-    points in a row) closes it with ``exit_status="fail"``.
+    points in a row) closes it with ``exit_status="fail"``. ``history``, the
+    measured ids and values of a run being resumed, is replayed through the session
+    first (:func:`autoscope.plans.dkl_resume`).
     """
     n_cand, n_seed = len(s.candidates), len(seed_ids)
     point, geometry = PointInfo(name="point"), Geometry(name="geometry")
@@ -115,6 +118,8 @@ def dkl_loop(
         session = ExplorationSession(
             rec, n_cand, s.budget, seed_ids=seed_ids, max_failures=max_failures, rng=s.rng
         )
+        if history is not None:  # a resumed run: where the old one left off
+            session.catch_up(*history)
         sess = _steer(steering, rec, s) if steering is not None else None
 
         def inspect():  # maps before the choice: the acquisition map is the one it maximised
