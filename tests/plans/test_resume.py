@@ -98,3 +98,11 @@ def test_resume_refuses_what_it_cannot_finish(crashed_and_resumed, tiny_mic):
     raster = type(old)(**{**old.__dict__, "specs": {**old.specs, "plan": "raster_spectra"}})
     with pytest.raises(InputDataError, match="only a dkl_explore run can be resumed"):
         plans.dkl_resume(tiny_mic, raster)
+
+
+def test_counterfactual_refuses_a_resumed_run_clearly(crashed_and_resumed):
+    from autoscope.replay import counterfactual
+
+    _, new, _ = crashed_and_resumed
+    with pytest.raises(InputDataError, match="resumes run"):
+        counterfactual(new)

@@ -279,6 +279,12 @@ def counterfactual(
         Not a ``dkl_explore`` trace, inconsistent decisions and measurements, bad specs.
     """
     check_trace(trace, spectra=scalarizer is not None)
+    source = (trace.specs or {}).get("resumed_from")
+    if source:
+        raise InputDataError(
+            f"run {trace.uid} resumes run {source}: a counterfactual replay of a resumed run "
+            "is not supported yet (replay the pair with ExplorationSession.catch_up)"
+        )
     config = recommender_config(trace)
     pol, mod = _spec_or_none("policy", policy), _spec_or_none("model", model)
     if pol is not None:
