@@ -27,6 +27,8 @@ from autoscope import __version__
 from autoscope._argtypes import nonnegative_int, positive_int, spec_arg
 from autoscope.bench.cli import HELP as BENCH_HELP
 from autoscope.bench.cli import add_bench_arguments, run_bench
+from autoscope.cli_resume import HELP as RESUME_HELP
+from autoscope.cli_resume import add_resume_arguments, run_resume
 from autoscope.devices.cli import IOC_HELP, add_ioc_arguments, run_ioc_command
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
@@ -399,6 +401,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
     "ioc": (IOC_HELP, add_ioc_arguments, run_ioc_command),
     "recover": (RECOVER_HELP, add_recover_arguments, run_recover),
+    "resume": (RESUME_HELP, add_resume_arguments, run_resume),
 }
 
 

@@ -436,7 +436,9 @@ def run_outcome_wrapper(
     """Enclose a plan in a run like :func:`bluesky.preprocessors.run_wrapper`.
 
     On success the stop document's ``reason`` is ``outcome["reason"]`` (set by
-    the plan as it runs), so a run that ended on its stopping criterion says so.
+    the plan as it runs), so a run that ended on its stopping criterion says so,
+    and its ``exit_status`` is ``outcome["exit_status"]`` (default ``"success"``;
+    ``"fail"`` for a run that ended because its detector failed).
 
     Parameters
     ----------
@@ -445,7 +447,7 @@ def run_outcome_wrapper(
     md : dict, optional
         Start-document metadata.
     outcome : dict, optional
-        Mutable dict; its ``"reason"`` is read when the plan ends.
+        Mutable dict; its ``"reason"`` and ``"exit_status"`` are read when the plan ends.
 
     Returns
     -------
@@ -462,7 +464,8 @@ def run_outcome_wrapper(
             yield from bps.close_run(exit_status="fail", reason=str(e))
 
     def else_plan() -> MsgGenerator:
-        yield from bps.close_run(reason=str(outcome.get("reason") or ""))
+        status = outcome.get("exit_status") or "success"
+        yield from bps.close_run(exit_status=status, reason=str(outcome.get("reason") or ""))
 
     yield from contingency_wrapper(plan, except_plan=except_plan, else_plan=else_plan)
     return rs_uid

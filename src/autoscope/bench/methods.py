@@ -6,8 +6,10 @@ spec + policy spec) driven in-process against ``task.measure``, or a model-free 
 candidates (the first ``n_seed`` of one seeded permutation), so methods are compared
 pairwise; the random baseline is that permutation continued.
 
-What a run records (:class:`RunResult`): the measured ids in order, the measured values,
-per decision the wall and CPU time of ``ingest`` (of the last measurement) + ``suggest``
+A recommender run is the plan's own loop, :class:`~autoscope.recommender.ExplorationSession`,
+fed the task's ``measure`` instead of an instrument. What a run records
+(:class:`RunResult`): the measured ids in order, the measured values,
+per decision the wall and CPU time of ``ingest`` (of the last measurement) + the decision
 (training, predicting every candidate, acquisition) and the process's peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes torch's allocations,
 unlike ``tracemalloc``), and the final predicted map (the model's posterior mean, or
@@ -27,6 +29,7 @@ import numpy as np
 from autoscope.bench.metrics import nearest_neighbour_map
 from autoscope.bench.tasks import Task
 from autoscope.errors import AutoscopeError, InputDataError
+from autoscope.recommender.session import DEFAULT_MAX_FAILURES, ExplorationSession
 
 __all__ = ["METHODS", "Method", "RunResult", "initial_order", "raster_order", "run_method"]
 
@@ -136,9 +139,13 @@ class RunResult:
         model-free methods).
     fallbacks : int
         Decisions the recommender did not make with the method's own model (fit
-        failure → fallback model or max-min exploration).
+        failure → fallback model or max-min exploration, or a random candidate when
+        the recommender failed).
     error : str or None
-        Why the run stopped early (a model/recommender error), else None.
+        Why the run stopped before its budget (the session's stop reason, or an
+        error), else None.
+    stop_reason : str
+        The exploration session's stop reason (``"budget"`` for a full run).
     """
 
     task: str
@@ -156,6 +163,7 @@ class RunResult:
     pred_var: list[float] = field(default_factory=list)
     fallbacks: int = 0
     error: str | None = None
+    stop_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the run as plain JSON types."""
@@ -237,8 +245,14 @@ def run_method(
     Returns
     -------
     RunResult
-        A recommender error (fitting failure, no recommendation) ends the run early
-        and is recorded in ``error``; anything else propagates.
+        The run is :class:`~autoscope.recommender.ExplorationSession`'s, exactly as
+        in :func:`autoscope.plans.dkl_explore`: seeds, then decisions until the
+        budget or another stop rule (recorded in ``stop_reason``; a stop before the
+        budget also in ``error``); a failed (non-finite) value is kept, never trained
+        on, and ``DEFAULT_MAX_FAILURES`` in a row stop the run; a recommender that
+        fails is replaced by a random unmeasured candidate for that step, counted in
+        ``fallbacks``. Another autoscope error ends the run and is recorded in
+        ``error``; anything else propagates.
     """
     if not 1 <= n_seed <= budget <= task.n_candidates:
         raise InputDataError(
@@ -264,30 +278,39 @@ def run_method(
             f"recommender candidates {cands.shape} differ from the task's {task.candidates.shape}"
         )
     rng = _noise_rng(seed)
-    order = [int(c) for c in initial_order(task.n_candidates, seed)[:n_seed]]
-    values = [task.measure(c, rng) for c in order]
-    res = RunResult(task.name, method.name, seed, order, values, rss_start_mb=peak_rss_mb())
-    pending = [{"_id": c, "value": v} for c, v in zip(order, values, strict=True)]
+    seeds = [int(c) for c in initial_order(task.n_candidates, seed)[:n_seed]]
+    session = ExplorationSession(
+        rec, task.n_candidates, budget, seed_ids=seeds, max_failures=DEFAULT_MAX_FAILURES,
+        rng=np.random.default_rng([int(seed), 3]),
+    )  # fmt: skip
+    res = RunResult(task.name, method.name, seed, [], [], rss_start_mb=peak_rss_mb())
+    measured: tuple[int, float] | None = None
     try:
-        while len(order) < budget:
+        while True:
             t0, c0 = time.perf_counter(), time.process_time()
-            rec.ingest(pending)
-            point = rec.suggest(1)[0]
-            res.wall.append(time.perf_counter() - t0)
-            res.cpu.append(time.process_time() - c0)
-            res.n_train.append(len(order))
-            res.rss_mb.append(peak_rss_mb())
-            decision = getattr(rec, "last_decision", None) or {}
-            _record_phases(res.phases, decision)
-            res.fallbacks += decision.get("phase", "model") != "model"
-            cid = int(point["_id"])
-            if cid in order:
-                raise InputDataError(f"{method.name} suggested candidate {cid} a second time")
+            if measured is not None:  # ingest (of the last measurement) + decide, timed together
+                session.record(*measured)
+            step = session.next()
+            if step.phase not in ("seed", "stop"):
+                res.wall.append(time.perf_counter() - t0)
+                res.cpu.append(time.process_time() - c0)
+                res.n_train.append(len(res.order))
+                res.rss_mb.append(peak_rss_mb())
+                decision = getattr(rec, "last_decision", None) or {}
+                if step.suggested is not None:
+                    _record_phases(res.phases, decision)
+                mine = step.suggested is not None and decision.get("phase", "model") == "model"
+                res.fallbacks += not mine
+            if step.stop:
+                res.stop_reason = step.reason
+                break
+            cid = step.chosen_id
             value = task.measure(cid, rng)
-            order.append(cid)
-            values.append(value)
-            pending = [{"_id": cid, "value": value}]
-        rec.ingest(pending)
+            res.order.append(cid)
+            res.values.append(value)
+            measured = (cid, value)
+        if step.reason != "budget":
+            res.error = f"stopped early: {step.reason}"
         mean, var = rec.predict()
         res.pred = np.asarray(mean, dtype=float).tolist()
         res.pred_var = np.asarray(var, dtype=float).tolist()

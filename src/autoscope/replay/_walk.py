@@ -1,92 +1,98 @@
-"""The plan's bookkeeping, step for step: how ``dkl_explore`` measures and decides.
+"""Follow a stored path through the plan's own loop, the exploration session.
 
-:class:`PlanWalk` repeats what ``autoscope.plans._dkl_plan`` does with its recommender
-(ingest every measured value as it comes; before each decision ask the stopping rule,
-then ``suggest`` one point plus one per refused NaN point and take the first one not
-measured), so that a replay with the run's own specs makes exactly the run's calls.
+:class:`PlanWalk` drives an :class:`~autoscope.recommender.ExplorationSession` with
+stored values instead of an instrument: seeds first, then at every decision the
+session asks the stopping rule and the recommender exactly as
+:func:`autoscope.plans.dkl_explore` did (the same object runs both), and the point the
+run *actually* measured is recorded — withdrawing the replayed suggestion when it
+differs, as the run withdrew a suggestion an operator overrode. A replay with the
+run's own specs therefore makes exactly the run's calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from autoscope.errors import InputDataError, ModelFittingError, NoRecommendation
+from autoscope.errors import ModelFittingError
+from autoscope.recommender.session import ExplorationSession
 
 __all__ = ["PlanWalk"]
 
 
 class PlanWalk:
-    """The plan's measure/decide bookkeeping (``autoscope.plans._dkl_plan``), step for step."""
+    """Replay a run's path step for step through :class:`ExplorationSession`.
 
-    def __init__(self, rec: Any, n_cand: int):
+    Parameters
+    ----------
+    rec : recommender
+        The rebuilt recommender.
+    n_cand : int
+        Number of candidates ``N``.
+    seed_ids : sequence of int
+        The run's seed points (its first measurements).
+    """
+
+    def __init__(self, rec: Any, n_cand: int, seed_ids: Sequence[int]):
         self.rec, self.n_cand = rec, n_cand
-        self.measured: list[int] = []
-        self.nan_ids: set[int] = set()
+        # the path is given: no budget, no failure limit, the criterion only reported
+        self.session = ExplorationSession(
+            rec, n_cand, n_cand, seed_ids=seed_ids, follow_criterion=False
+        )
 
-    def measure(self, cid: int, value: float, chosen: int | None = -1) -> None:
-        """Record a measurement as the plan does (NaN too, unless the recommender refuses it)."""
-        self.measured.append(cid)
-        try:
-            self.rec.ingest([{"_id": cid, "value": float(value)}])
-        except InputDataError:
-            if np.isfinite(value):
-                raise
-            self.nan_ids.add(cid)  # never ingested: the run left it pending if it suggested it
-            if chosen not in (-1, cid):  # ... and it did, not we: block it as the run did
-                self.rec.exclude([cid])
-        except ModelFittingError:
-            pass
+    def measure(self, cid: int, value: float) -> None:
+        """Record the run's measurement ``cid`` (a seed, or what followed a decision)."""
+        if self.session.seeding:
+            self.session.next()
+        self.session.record(cid, value)
 
     def decide(self, actual: int) -> tuple[dict[str, Any], np.ndarray]:
-        """Ask the stopping rule, then suggest exactly as the plan did; rank ``actual``."""
-        rec, done = self.rec, set(self.measured)
-        stop = _should_stop(rec)
-        pending_before = list(rec.pending)
-        k = max(1, min(1 + len(self.nan_ids), self.n_cand - len(done) + len(self.nan_ids)))
-        row: dict[str, Any] = {"stop": stop, "chosen": None, "acq_value": np.nan,
-                               "pred_mean": np.nan, "pred_std": np.nan}  # fmt: skip
-        try:
-            acq = np.asarray(rec.acquisition(), dtype=float)  # pure: same RNG stream as suggest
-        except ModelFittingError:
-            acq = np.full(self.n_cand, np.nan)
+        """Take the session's next decision; rank the run's ``actual`` choice.
+
+        Returns
+        -------
+        row : dict
+            ``stop`` (the recommender's criterion), ``chosen`` (its suggestion or
+            ``None``), ``acq_value``/``pred_mean``/``pred_std`` there, ``n_available``,
+            ``actual_acq`` and ``rank`` of ``actual``.
+        acq : ndarray, shape (N,)
+            The acquisition over the candidates before the choice (NaN: unavailable).
+        """
+        seen: dict[str, np.ndarray] = {}
+
+        def inspect() -> dict[str, Any]:
+            try:  # pure: the same RNG stream as suggest
+                seen["acq"] = np.asarray(self.rec.acquisition(), dtype=float)
+            except ModelFittingError:
+                pass
+            return {}
+
+        step = self.session.next(inspect)
+        acq = seen.get("acq", np.full(self.n_cand, np.nan))
         avail = np.isfinite(acq)
+        row: dict[str, Any] = {"stop": step.would_stop, "chosen": step.suggested}
+        row.update(acq_value=np.nan, pred_mean=np.nan, pred_std=np.nan)
         row["n_available"] = int(avail.sum())
         row["actual_acq"] = float(acq[actual])
         row["rank"] = int((acq[avail] > acq[actual]).sum()) if np.isfinite(acq[actual]) else -1
-        try:
-            pts = rec.suggest(k)
-        except (NoRecommendation, ModelFittingError):
-            return row, acq
-        fresh = [int(p["_id"]) for p in pts if int(p["_id"]) not in done]
-        if fresh:
-            c = fresh[0]
-            row["chosen"] = c
-            last = getattr(rec, "last_decision", None) or {}
-            pos = [int(p["_id"]) for p in pts].index(c)
+        c = step.suggested
+        if c is not None:
+            last = getattr(self.rec, "last_decision", None) or {}
+            ids = [int(i) for i in last.get("ids") or ()]
+            pos = ids.index(c) if c in ids else -1
             row["acq_value"] = _at(last.get("acquisition"), pos, acq[c])
             row["pred_mean"] = _at(last.get("mean"), pos, np.nan)
             row["pred_std"] = _at(last.get("std"), pos, np.nan)
-        if row["chosen"] != actual:
-            # the run suggested (and so left pending) its own points, not ours: undo ours
-            rec.clear_pending()
-            if pending_before:
-                rec.exclude(pending_before)
         return row, acq
 
 
 def _at(seq: Any, pos: int, default: float) -> float:
+    if pos < 0:
+        return float(default)
     try:
         v = seq[pos]
     except (TypeError, IndexError):
         return float(default)
     return float("nan") if v is None else float(v)
-
-
-def _should_stop(rec: Any) -> str | None:
-    stop = getattr(rec, "should_stop", None)
-    try:
-        return stop() if callable(stop) else None
-    except ModelFittingError:
-        return None

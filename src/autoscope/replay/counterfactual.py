@@ -4,10 +4,11 @@ The lecture's question: "we save the full experimental trace — what if we foll
 actual experimental path but calculate alternative (counterfactual) scalarizers?"
 :func:`counterfactual` rebuilds the run's recommender from the stored image and
 configuration (same seeds), then walks the stored path exactly as
-:func:`autoscope.plans.dkl_explore` did: ingest the seed points one by one, then at
-every decision ask the stopping rule, ``suggest`` as many points as the plan asked
-for, and ingest the point the run *actually* measured — with the value recomputed
-from its stored spectrum by the counterfactual scalarizer. At each decision ``t`` it
+:func:`autoscope.plans.dkl_explore` did, through the plan's own loop
+(:class:`~autoscope.recommender.ExplorationSession`): ingest the seed points one by
+one, then at every decision ask the stopping rule and the recommender, and ingest the
+point the run *actually* measured — with the value recomputed from its stored
+spectrum by the counterfactual scalarizer. At each decision ``t`` it
 records
 
 .. math:: c_t = \arg\max_{i \in A_t} \alpha_t(i), \qquad
@@ -282,6 +283,12 @@ def counterfactual(
         Not a ``dkl_explore`` trace, inconsistent decisions and measurements, bad specs.
     """
     check_trace(trace, spectra=scalarizer is not None)
+    source = (trace.specs or {}).get("resumed_from")
+    if source:
+        raise InputDataError(
+            f"run {trace.uid} resumes run {source}: a counterfactual replay of a resumed run "
+            "is not supported yet (replay the pair with ExplorationSession.catch_up)"
+        )
     config = recommender_config(trace)
     pol, mod = _spec_or_none("policy", policy), _spec_or_none("model", model)
     if pol is not None:
@@ -304,7 +311,7 @@ def counterfactual(
     decisions = decision_records(trace)
     rec = build_recommender(trace, config)
     steering = _interventions(trace, scalarizer is not None, pol is not None)
-    replay = PlanWalk(rec, len(np.asarray(trace.candidates)))
+    replay = PlanWalk(rec, len(np.asarray(trace.candidates)), ids[:n_seed])
     for step in range(n_seed):
         replay.measure(ids[step], values[step])
 
@@ -330,7 +337,7 @@ def counterfactual(
             maps["mean"].append(mean)
             maps["std"].append(np.sqrt(np.clip(var, 0.0, None)))
             maps["acq"].append(acq)
-        replay.measure(actual, values[step], chosen=row["chosen"])
+        replay.measure(actual, values[step])
     final_mean = final_std = None
     try:
         fm, fv = rec.predict()

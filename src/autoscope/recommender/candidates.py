@@ -77,7 +77,8 @@ class CandidateSet:
         Raises
         ------
         InputDataError
-            Not a list of dicts, a missing key, an unknown id or a bad value.
+            Not a list of dicts, a missing key, an unknown id, one id twice in the
+            batch (replicates go in separate calls) or a bad value.
         """
         if isinstance(points, Mapping) or not isinstance(points, Sequence):
             raise InputDataError(f"ingest expects a list of dicts, got {type(points).__name__}")
@@ -90,6 +91,13 @@ class CandidateSet:
             if nan_raises and np.isnan(v).any():
                 raise InputDataError(f"NaN value for candidate {i} (nan_policy='raise')")
             checked.append((i, v))
+        ids = [i for i, _ in checked]
+        if len(set(ids)) != len(ids):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise InputDataError(
+                f"candidate ids {twice} appear more than once in one ingest; send a "
+                "replicate measurement in a later call (each call adds one training row per id)"
+            )
         return checked
 
     def to_bool(self, where: Any) -> np.ndarray:

@@ -58,7 +58,7 @@ class ForecastCalibration:
     Examples
     --------
     >>> import numpy as np
-    >>> from autoscope._calibration import ForecastCalibration
+    >>> from autoscope.recommender.calibration import ForecastCalibration
     >>> cal = ForecastCalibration("prequential", window=10, min_forecasts=2)
     >>> cal.forecast(3, mean=0.0, variance=1.0)
     >>> cal.forecast(4, mean=0.0, variance=1.0)

@@ -1,4 +1,4 @@
-"""Tests of prequential variance calibration (autoscope._calibration) and its recommender option."""
+"""Prequential variance calibration (autoscope.recommender.calibration) and its option."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from autoscope._calibration import ForecastCalibration
 from autoscope.errors import InputDataError
 from autoscope.models import GPCoords
 from autoscope.recommender import DKLRecommender
+from autoscope.recommender.calibration import ForecastCalibration
 
 FAST_DKL = {"name": "dkl", "params": {"n_iter": 25, "warm_iter": 5}}
 

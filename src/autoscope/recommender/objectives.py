@@ -32,7 +32,11 @@ import numpy as np
 
 from autoscope.errors import InputDataError
 
-__all__ = ["Measurements", "Objectives"]
+__all__ = ["MAX_ABS_VALUE", "Measurements", "Objectives"]
+
+#: the largest magnitude a value may have: its fourth power (a batch policy squares a
+#: posterior covariance, itself squared values) stays far from float64 overflow (1.8e308)
+MAX_ABS_VALUE = 1e50
 
 _METHODS = ("weighted", "chebyshev", "parego")
 
@@ -82,7 +86,8 @@ class Objectives:
         Raises
         ------
         InputDataError
-            Not a number / a sequence of ``m`` numbers, or an infinite value.
+            Not a number / a sequence of ``m`` numbers, an infinite value, or one
+            beyond ``+-MAX_ABS_VALUE`` (1e50).
         """
         if isinstance(value, bool) or value is None:
             raise InputDataError(f"a value must be a number, got {value!r}")
@@ -95,6 +100,11 @@ class Objectives:
             raise InputDataError(f"a value must be {what}, got {value!r}")
         if np.isinf(arr).any():
             raise InputDataError(f"values must not be infinite, got {value!r}")
+        if (np.abs(arr) > MAX_ABS_VALUE).any():
+            raise InputDataError(
+                f"values beyond +-{MAX_ABS_VALUE:g} are refused (their squares overflow the "
+                f"model's arithmetic): got {value!r}; rescale the scalarizer's units"
+            )
         return arr
 
     def scalarize(self, values: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -17,10 +17,13 @@ from typing import Any
 import numpy as np
 
 from autoscope import models
-from autoscope._recommender_state import json_float
-from autoscope.errors import InputDataError
+from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.recommender.candidates import json_float
 
-__all__ = ["FitOutcome", "ModelChain", "with_seed"]
+__all__ = ["FitOutcome", "ModelChain", "check_fit", "with_seed"]
+
+#: a posterior mean farther than this many data spans from the data is absurd
+ABSURD_SPANS = 1e6
 
 
 def with_seed(spec: Any, seed: int) -> Any:
@@ -170,7 +173,9 @@ class ModelChain:
                     model.prepare(x_all)
                 report = model.fit(x_all[ids], y)
                 t1 = time.perf_counter()
-                out.posterior = model.posterior(x_all)
+                post = model.posterior(x_all)
+                check_fit(post, report, y)
+                out.posterior = post
                 out.timings = {"train": t1 - t0, "predict": time.perf_counter() - t1}
                 out.phase, out.model, out.report = (
                     ("model" if k == 0 else "fallback"),
@@ -184,3 +189,40 @@ class ModelChain:
                 out.failures.append(f"{model.name}: {type(exc).__name__}: {exc}")
         out.timings = {"train": time.perf_counter() - t0, "predict": 0.0}
         return out
+
+
+def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.ndarray) -> None:
+    """Refuse a fit whose loss or posterior cannot be trusted.
+
+    Refused: a non-finite training loss; a non-finite posterior mean, variance or
+    noise; a variance below zero (beyond round-off); a mean farther from the data's
+    median, or a standard deviation larger, than :data:`ABSURD_SPANS` times the data's
+    scale (their spread, or their magnitude; e.g. values near 1e300 that overflow the
+    model's standardisation).
+
+    Raises
+    ------
+    ModelFittingError
+        Naming what is wrong; the chain then tries its next model.
+    """
+    loss = report.get("loss")
+    if loss is not None and not np.isfinite(float(loss)):
+        raise ModelFittingError(f"training loss is {loss}")
+    mean, var = np.asarray(post.mean, dtype=float), np.asarray(post.var, dtype=float)
+    with np.errstate(all="ignore"):
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            raise ModelFittingError("the posterior is not finite")
+        if not np.isfinite(float(post.noise)) or float(post.noise) < 0:
+            raise ModelFittingError(f"the noise variance is {post.noise}")
+        centre = float(np.median(y)) if len(y) else 0.0
+        spread = float(np.ptp(y)) if len(y) else 0.0
+        scale = max(spread, abs(centre)) or 1.0
+        if (var < -1e-6 * scale**2).any():
+            raise ModelFittingError(f"negative posterior variance ({var.min():.3g})")
+        far = float(np.abs(mean - centre).max(initial=0.0))
+        big = float(np.sqrt(var.max(initial=0.0)))
+        if not np.isfinite(scale) or max(far, big) > ABSURD_SPANS * scale:
+            raise ModelFittingError(
+                f"absurd posterior: mean up to {far:.3g} from the data's median {centre:.3g}, "
+                f"std up to {big:.3g} (data spread {spread:.3g})"
+            )

@@ -1,0 +1,173 @@
+"""The autonomous experiment: :func:`dkl_explore` validates its arguments and returns the run.
+
+The run itself is :func:`autoscope.plans.loop.dkl_loop`, Bluesky messages around the
+:class:`~autoscope.recommender.ExplorationSession`.
+"""
+
+# No ``from __future__ import annotations`` here: bluesky-queueserver validates plan parameters
+# from the evaluated annotations (string annotations fail its pydantic models).
+from typing import Any
+
+import numpy as np
+
+from autoscope.errors import InputDataError
+from autoscope.plans.loop import dkl_loop
+from autoscope.plans.points import resolve_seed_points
+from autoscope.plans.setup import check_int, is_plan, model_spec, policy_spec, prepare
+from autoscope.recommender.calibration import ForecastCalibration
+from autoscope.recommender.session import DEFAULT_MAX_FAILURES
+from autoscope.recommender.stopping import StopCriteria
+
+__all__ = ["dkl_explore"]
+
+
+def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
+    """Build the recommender through ``autoscope.plans._make_recommender`` (a seam tests swap)."""
+    from autoscope import plans
+
+    return plans._make_recommender(image, config)
+
+
+@is_plan
+def dkl_explore(
+    microscope: Any,
+    scalarizer: str | dict,
+    policy: str | dict = "ei",
+    budget: int = 100,
+    n_seed: int = 10,
+    patch_size: int = 16,
+    seed: int | None = None,
+    *,
+    model: str | dict = "committee",
+    calibration: str = "reported",
+    stride: int = 1,
+    seed_points: list | None = None,
+    stop: dict | None = None,
+    map_every: int = 1,
+    steering: Any = None,
+    max_failures: int | None = DEFAULT_MAX_FAILURES,
+    md: dict | None = None,
+):
+    """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
+
+    Acquire the structural image and build the recommender on its patches;
+    measure the seed points; then repeat: suggest (after ingesting the last
+    value and retraining), record the decision, move, measure, ingest,
+    checkpoint; until ``budget`` spectra (seeds included) are measured or the
+    recommender's stopping criterion holds. A final ``decisions`` event
+    (``chosen_id = -1``) carries the final maps and the reason for stopping.
+    Each step is :class:`~autoscope.recommender.ExplorationSession`'s: a failed
+    point (empty, short or non-finite spectrum, NaN scalar) is stored, flagged by
+    its NaN ``point_value``, never trained on and never measured again;
+    ``max_failures`` of them in a row stop the run with reason ``"detector"`` and
+    ``exit_status="fail"``; a model fallback or :class:`ModelFittingError` is
+    recorded (``fallback = 1``, ``reason``) and, for the latter, a random
+    unmeasured candidate is measured.
+
+    Parameters
+    ----------
+    microscope : device
+        Instrument with ``probe.x``/``probe.y`` (movable), ``structure`` and
+        ``spectrometer`` (triggerable, readable) and ``pixel_to_position``; a
+        device name through the queueserver.
+    scalarizer : str or dict
+        Scalarizer name or ``{"name", "params"}`` spec (``autoscope.scalarizers``),
+        validated against the spectrometer's axis and spectrum shape.
+    policy : str or dict
+        Acquisition policy name or spec (``autoscope.policies``).
+    budget : int
+        Total number of spectra, seeds included (1 <= budget <= N candidates).
+    n_seed : int
+        Number of random seed points (1 <= n_seed <= budget); ignored when
+        ``seed_points`` is given.
+    patch_size : int
+        Patch side in pixels (1 <= patch_size <= min(H, W)).
+    seed : int, optional
+        Seed of the seed-point draw and of the recommender; drawn from OS
+        entropy when omitted and stored in the start document.
+    model : str or dict
+        Model name or spec (``autoscope.models``); default ``"committee"`` (the
+        spatial DKL, a deep kernel on the patch + kernel on the position, mixed with a
+        GP on the position; decision 0010), ``"spatial_dkl"`` alone, ``"dkl"`` for
+        the patch only.
+    calibration : {"reported", "prequential", "none"}
+        The recommender's variance calibration (``docs/model.md`` §5): ``"reported"``
+        widens the stored maps' uncertainty by the model's forecast errors without
+        changing its decisions; ``"prequential"`` lets the policy see the widened
+        posterior too. The factor is recorded as ``variance_factor`` in the
+        ``decisions`` stream.
+    stride : int
+        Candidate grid spacing in pixels.
+    seed_points : list of [row, col], optional
+        User-chosen seed pixels, each snapped to the nearest candidate.
+    stop : dict, optional
+        Stopping-criterion parameters, passed to the recommender as ``stop``.
+    map_every : int
+        Record the predicted mean / std / acquisition maps (N,) every this many
+        decisions and at the final one (0: never); skipped steps carry NaN maps.
+    steering : Steering, optional
+        An :class:`autoscope.steering.Steering` device (by name through the
+        queueserver): at every step boundary its queued interventions (and BOARS
+        votes) are applied and recorded in the ``interventions`` (``votes``)
+        stream; see ``docs/steering.md``.
+    max_failures : int or None
+        Consecutive failed points that end the run as a failure (reason
+        ``"detector"``); ``None`` never stops on failures.
+    md : dict, optional
+        Extra start-document metadata (wins over the defaults).
+
+    Returns
+    -------
+    str
+        The run uid.
+
+    Raises
+    ------
+    ValueError
+        When the plan is built, for a bad device, spec or parameter.
+    """
+    s = prepare(microscope, scalarizer, budget, patch_size, stride, seed, md, "dkl_explore")
+    pol, mod = policy_spec(policy), model_spec(model)
+    map_every = check_int("map_every", map_every, 0)
+    if max_failures is not None:
+        max_failures = check_int("max_failures", max_failures, 1)
+    ForecastCalibration(calibration)  # validate the mode now
+    if steering is not None and not all(hasattr(steering, a) for a in ("pending", "applied")):
+        raise InputDataError(
+            f"steering must be a Steering device (autoscope.steering), "
+            f"got {type(steering).__name__}"
+        )
+    if stop is not None:
+        if not isinstance(stop, dict):
+            raise InputDataError(f"stop must be a dict or None, got {type(stop).__name__}")
+        StopCriteria(stop)  # validate the criteria now
+    if seed_points is not None:
+        seed_ids = resolve_seed_points(seed_points, s.candidates, s.image_shape)
+        if len(seed_ids) > s.budget:
+            raise InputDataError(f"{len(seed_ids)} seed_points exceed the budget {s.budget}")
+    else:
+        n_seed = check_int("n_seed", n_seed, 1, s.budget)
+        seed_ids = [int(i) for i in s.rng.choice(len(s.candidates), n_seed, replace=False)]
+    config = {"patch_size": s.patch_size, "stride": s.stride, "policy": pol, "seed": s.seed}
+    config["model"] = mod
+    config["calibration"] = calibration
+    if stop is not None:
+        config["stop"] = dict(stop)
+    s.plan_args.update(policy=pol, n_seed=len(seed_ids), model=mod, map_every=map_every)
+    s.plan_args.update(calibration=calibration)
+    s.plan_args.update(seed_points=seed_points, stop=stop, max_failures=max_failures)
+    s.ns.update(policy=pol, model=mod, recommender=config, n_seed=len(seed_ids))
+    s.ns.update(seed_ids=seed_ids, stop=stop, map_every=map_every, max_failures=max_failures)
+    if steering is not None:
+        s.plan_args.update(steering=steering.name)
+        s.ns.update(steering=steering.name)
+    return dkl_loop(
+        s,
+        config,
+        seed_ids,
+        map_every,
+        s.metadata(),
+        _make_recommender,
+        steering=steering,
+        max_failures=max_failures,
+    )
