@@ -4,8 +4,10 @@
 :func:`random_spectra` and :func:`direct_spectra` are baselines stored the same
 way; :func:`acquire_structure` takes the structural image alone. Every plan
 validates its arguments when it is *built* (a plain function that returns the
-generator), so a bad spec fails before anything moves and a queueserver item
-fails when it is added. Each carries ``_is_plan_ = True``, the mark that
+generator), so a bad spec fails before anything moves. Their queueserver
+annotations (:mod:`autoscope.plans._annotations`: devices by name, registered
+names, integer bounds) make bluesky-queueserver refuse a bad item at
+``item_add``. Each carries ``_is_plan_ = True``, the mark that
 ``bluesky.utils.is_plan`` (and so the queueserver) reads for plans that are not
 generator functions themselves. Parameters are JSON types or device names.
 
@@ -58,6 +60,7 @@ from autoscope.plan_stubs import (
     record_decision,
     run_outcome_decorator,
 )
+from autoscope.plans._annotations import annotate
 
 __all__ = ["acquire_structure", "direct_spectra", "dkl_explore", "random_spectra", "raster_spectra"]
 
@@ -81,6 +84,7 @@ def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
 
 
 @_is_plan
+@annotate
 def acquire_structure(microscope: Any, *, md: dict | None = None):
     """Acquire the structural image alone, as a run with one ``structure`` event.
 
@@ -123,6 +127,7 @@ def _structure_plan(microscope: Any, md: dict):
 
 
 @_is_plan
+@annotate
 def dkl_explore(
     microscope: Any,
     scalarizer: str | dict,
@@ -292,6 +297,7 @@ def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
 
 
 @_is_plan
+@annotate
 def raster_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -330,6 +336,7 @@ def raster_spectra(
 
 
 @_is_plan
+@annotate
 def random_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -361,6 +368,7 @@ def random_spectra(
 
 
 @_is_plan
+@annotate
 def direct_spectra(
     microscope: Any,
     scalarizer: str | dict,
