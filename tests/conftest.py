@@ -109,12 +109,11 @@ def postgres():
     that creates an empty database. ``initdb`` refuses to run as root: as root the
     cluster belongs to the ``postgres`` user (``runuser``). Install with ``.ci/services.sh``.
     """
-    import signal
     import tempfile
 
-    initdb, server = _which("initdb"), _which("postgres")
-    if initdb is None or server is None:
-        pytest.fail("PostgreSQL (initdb, postgres) not found: run .ci/services.sh")
+    initdb, pg_ctl = _which("initdb"), _which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.fail("PostgreSQL (initdb, pg_ctl) not found: run .ci/services.sh")
     root = Path(tempfile.mkdtemp(prefix="autoscope-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
@@ -124,14 +123,11 @@ def postgres():
     subprocess.run([*as_user, initdb, "-D", str(data), "--auth=trust", "-U", "postgres"],
                    check=True, capture_output=True, timeout=120)  # fmt: skip
     port = _free_port()
-    command = [*as_user, server, "-D", str(data), "-p", str(port), "-k", str(root),
-               "-c", "listen_addresses=127.0.0.1"]  # fmt: skip
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-
-    def ready() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    # pg_ctl -w waits until the server accepts connections; ``stop`` ends the postmaster itself
+    subprocess.run([*as_user, pg_ctl, "start", "-w", "-t", "90", "-D", str(data), "-l",
+                    str(log_path), "-o", options], check=True, capture_output=True,
+                   timeout=120)  # fmt: skip
 
     def make_database(name: str) -> str:
         import asyncpg
@@ -147,11 +143,10 @@ def postgres():
         return f"postgresql://postgres@127.0.0.1:{port}/{name}"
 
     try:
-        _wait_until(ready, proc, "postgres", log_path)
-        time.sleep(0.5)  # accepting TCP before it accepts logins
         yield make_database
     finally:
-        _stop(proc, signal.SIGINT)  # "fast shutdown"
+        subprocess.run([*as_user, pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w"],
+                       capture_output=True, timeout=60)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@
 #   else AUTOSCOPE_CATALOG: an embedded catalog directory
 #   (default ~/.local/share/autoscope/catalog).
 import os
+import warnings
 
 from bluesky import RunEngine
 from bluesky.callbacks.best_effort import BestEffortCallback
@@ -13,6 +14,11 @@ from autoscope.storage import make_writer, open_catalog
 
 RE = RunEngine({})
 bec = BestEffortCallback()
+# dkl_explore's other streams hold images, maps and records: LiveExploration shows those
+bec.noplot_streams.extend(["structure", "decisions", "interventions", "votes"])
+# the spectrum is an array: BestEffortCallback's table and plots skip it (and would say so per run)
+warnings.filterwarnings("ignore", message=r"Omitting .* from plot because dtype is array")
+warnings.filterwarnings("ignore", message=r"The key .* will be skipped because LiveTable")
 RE.subscribe(bec)
 
 catalog = open_catalog(
