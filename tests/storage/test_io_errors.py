@@ -126,3 +126,19 @@ def test_ctrl_c_ends_with_the_summary_and_no_traceback(tmp_path):
     assert "Traceback" not in err and "RequestAbort" not in err, err
     assert "autoscope demo: interrupted (Ctrl-C): the run was aborted and stored" in err
     assert "measured" in out and "catalog" in out  # the summary of the stored, aborted run
+
+
+def test_serve_with_an_unreachable_database(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TILED_API_KEY", "k" * 16)
+    database = f"postgresql://autoscope:hunter2@127.0.0.1:{_closed_port()}/runs"
+    err = _one_line_error(["serve", "--catalog", str(tmp_path), "--database", database], capsys,
+                          "cannot reach the PostgreSQL database 127.0.0.1:")  # fmt: skip
+    assert "hunter2" not in err + capsys.readouterr().out
+
+
+@pytest.mark.server
+def test_serve_with_a_database_that_does_not_exist(postgres, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TILED_API_KEY", "k" * 16)
+    base = postgres("autoscope_exists").rsplit("/", 1)[0]
+    _one_line_error(["serve", "--catalog", str(tmp_path), "--database", f"{base}/nosuchdb"],
+                    capsys, 'database "nosuchdb" does not exist')  # fmt: skip

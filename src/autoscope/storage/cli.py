@@ -81,6 +81,7 @@ def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         check_api_key,
         check_database,
         mask_key,
+        probe_database,
         serve,
         server_config,
     )
@@ -121,6 +122,8 @@ def run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f" --host {args.host}" if args.host != "127.0.0.1" else ""
         ) + (f" --port {args.port}" if args.port != 8000 else ""))  # fmt: skip
         return 0
+    if args.database:
+        probe_database(args.database)  # one line now rather than Tiled's traceback at start-up
     try:
         serve(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
     except KeyboardInterrupt:  # uvicorn handles SIGINT itself; this is a second Ctrl-C

@@ -41,6 +41,7 @@ __all__ = [
     "check_api_key",
     "check_database",
     "mask_key",
+    "probe_database",
     "serve",
     "server_config",
 ]
@@ -106,6 +107,40 @@ def check_database(database: Any) -> str | None:
             "--database must name a host and a database: postgresql://user@host:port/dbname"
         )
     return "postgresql://" + rest
+
+
+def probe_database(database: str, timeout: float = 10.0) -> None:
+    """Connect once to a PostgreSQL catalog database, so that a failure is one line.
+
+    Raises
+    ------
+    StorageError
+        The server cannot be reached, refuses the login, or the database does not exist;
+        the message names host, port and database, never the password.
+    """
+    import asyncio
+
+    from autoscope.errors import StorageError
+
+    try:
+        import asyncpg
+    except ImportError:
+        raise StorageError("PostgreSQL catalogs need asyncpg: pip install asyncpg") from None
+    parts = urlsplit(check_database(database) or "")
+    where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+    async def connect() -> None:
+        conn = await asyncpg.connect(database, timeout=timeout)
+        await conn.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, asyncio.TimeoutError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise StorageError(f"cannot reach the PostgreSQL database {where} ({reason})") from None
+    except asyncpg.PostgresError as exc:
+        reason = " ".join(str(exc).split())
+        raise StorageError(f"the PostgreSQL database {where} refused: {reason}") from None
 
 
 def _is_loopback(host: str) -> bool:
