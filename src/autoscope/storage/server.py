@@ -135,7 +135,7 @@ def probe_database(database: str, timeout: float = 10.0) -> None:
 
     try:
         asyncio.run(connect())
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise StorageError(f"cannot reach the PostgreSQL database {where} ({reason})") from None
     except asyncpg.PostgresError as exc:
