@@ -99,3 +99,22 @@ def test_ipython_history_is_kept_outside_the_repository(tmp_path, monkeypatch):
     assert config.HistoryManager.hist_file == str(
         tmp_path / "state" / "autoscope" / "ipython_history.sqlite"
     )
+
+
+def test_under_the_queueserver_no_plots_and_no_live_view(tmp_path, monkeypatch, _catalog_template):
+    import shutil
+
+    import bluesky_queueserver
+
+    directory = tmp_path / "catalog"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    monkeypatch.setenv("AUTOSCOPE_CATALOG", str(directory))
+    monkeypatch.delenv("AUTOSCOPE_TILED_URI", raising=False)
+    monkeypatch.setattr(bluesky_queueserver, "is_re_worker_active", lambda: True)
+    ns = runpy.run_path(str(STARTUP / "00-base.py"))
+    try:
+        assert not ns["bec"]._plots_enabled and "live" not in ns
+        assert str(ns["catalog"].context.api_uri).startswith("http://local-tiled-app")
+    finally:
+        ns["catalog"].context.close()
