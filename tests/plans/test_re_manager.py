@@ -75,7 +75,7 @@ def redis_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def re_manager(redis_server, tiled_server, tmp_path_factory):
-    """``start-re-manager`` over the profile, its environment open; yields ``(RM, uri, key)``.
+    """``start-re-manager`` over the profile, environment open; yields ``(RM, uri, key, address)``.
 
     The manager writes its plan/device listing to a temporary copy, so the checked-in
     ``existing_plans_and_devices.yaml`` is never modified by a test run.
@@ -121,7 +121,7 @@ def re_manager(redis_server, tiled_server, tmp_path_factory):
         # a failed environment open does not raise: check that the worker exists
         if not RM.status()["worker_environment_exists"]:
             pytest.fail(f"the worker environment did not open:\n{log_path.read_text()}")
-        yield RM, uri, api_key
+        yield RM, uri, api_key, control
     finally:
         try:
             if RM.status()["worker_environment_exists"]:
@@ -164,7 +164,7 @@ def _stem_scalarizer() -> dict:
 def test_bad_items_are_refused_at_item_add(re_manager, kwargs, match):
     from bluesky_queueserver_api.comm_base import RequestFailedError
 
-    RM, _, _ = re_manager
+    RM, _, _, _ = re_manager
     before = RM.queue_get()["items"]
     with pytest.raises(RequestFailedError, match=match):
         RM.item_add(BPlan("dkl_explore", "microscope", "peak_ratio", **kwargs))
@@ -178,7 +178,7 @@ def test_dkl_explore_by_name_paused_steered_resumed_read_from_tiled(re_manager):
     from autoscope import trace
     from autoscope.storage import close_catalog, open_catalog
 
-    RM, uri, api_key = re_manager
+    RM, uri, api_key, _ = re_manager
     assert set(PROFILE_DEVICES) <= set(RM.devices_allowed()["devices_allowed"])
     budget, rows = 15, (0, 12)
     item = BPlan("dkl_explore", "microscope", _stem_scalarizer(), "ei", budget=budget, n_seed=5,
@@ -221,3 +221,26 @@ def test_dkl_explore_by_name_paused_steered_resumed_read_from_tiled(re_manager):
     assert not np.any(
         (np.asarray(tr.rows)[later] >= rows[0]) & (np.asarray(tr.rows)[later] < rows[1])
     )
+
+
+@pytest.mark.parametrize("tiled_server", ["postgresql"], indirect=True)
+def test_the_qserver_commands_of_the_deployment_guide(re_manager):
+    """``qserver -a ADDR queue add plan '<json>'`` as docs/deployment.md writes it."""
+    import json
+
+    RM, _, _, address = re_manager
+    exe = str(Path(sys.executable).with_name("qserver"))
+
+    def qserver(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([exe, "-a", address, *args], capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+
+    item = {"name": "dkl_explore", "args": ["microscope", {"name": "peak_ratio", "params": {}}],
+            "kwargs": {"budget": 60, "steering": "steer"}}  # fmt: skip
+    bad = qserver("queue", "add", "plan", json.dumps({**item, "kwargs": {"budget": -3}}))
+    assert bad.returncode != 0 and "out of range" in bad.stdout + bad.stderr
+    good = qserver("queue", "add", "plan", json.dumps(item))
+    assert good.returncode == 0, good.stdout + good.stderr
+    (queued,) = RM.queue_get()["items"]
+    assert queued["kwargs"] == {"budget": 60, "steering": "steer"}
+    assert qserver("queue", "clear").returncode == 0 and RM.queue_get()["items"] == []
