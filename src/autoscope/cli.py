@@ -130,6 +130,11 @@ def _check_demo_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error(f"--n-seed ({args.n_seed}) must not exceed --budget ({args.budget})")
     if args.report is not None and args.no_report:
         parser.error("--report and --no-report exclude each other")
+    if args.report is not None:  # an unwritable report folder fails now, not after the run
+        try:
+            Path(args.report).expanduser().mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--report {args.report}: cannot create it ({exc.strerror or exc})")
     from autoscope import scalarizers
 
     if args.scalarizer is not None:
@@ -369,6 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args._run(args, args._parser)
     except AutoscopeError as exc:
         print(f"autoscope {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # any other file or network failure: one line, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"autoscope {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C outside a run (a run's own is handled and summarised)
         print(f"autoscope {args.command}: interrupted", file=sys.stderr)

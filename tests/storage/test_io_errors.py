@@ -142,3 +142,26 @@ def test_serve_with_a_database_that_does_not_exist(postgres, tmp_path, capsys, m
     base = postgres("autoscope_exists").rsplit("/", 1)[0]
     _one_line_error(["serve", "--catalog", str(tmp_path), "--database", f"{base}/nosuchdb"],
                     capsys, 'database "nosuchdb" does not exist')  # fmt: skip
+
+
+def test_report_folder_that_cannot_be_created_exits_2_before_the_run(tmp_path, capsys):
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    with pytest.raises(SystemExit) as info:
+        argv = [a for a in DEMO if a != "--no-report"]
+        main([*argv, "--catalog", str(tmp_path / "cat"), "--report", str(f / "report")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--report" in err and "cannot create it" in err and "Traceback" not in err
+    assert not (tmp_path / "cat").exists()  # nothing was run or stored
+
+
+def test_any_other_os_error_is_one_line(monkeypatch, capsys):
+    from autoscope import cli
+
+    def broken(args, parser):
+        raise PermissionError(13, "Permission denied", "/data/somewhere")
+
+    monkeypatch.setitem(cli.COMMANDS, "replay", (cli.COMMANDS["replay"][0],
+                        cli.COMMANDS["replay"][1], broken))  # fmt: skip
+    _one_line_error(["replay", "-1"], capsys, "Permission denied (/data/somewhere)")
