@@ -62,6 +62,7 @@ def test_queue_items_validate(allowed, item, ok):
 
 
 def test_annotation_enums_are_the_registries():
+    import autoscope.steering  # noqa: F401 (registers the "boosted" policy)
     from autoscope import models, policies, scalarizers
     from autoscope.plans._annotations import MODELS, POLICIES
 

@@ -165,12 +165,12 @@ def test_bad_items_are_refused_at_item_add(re_manager, kwargs, match):
     from bluesky_queueserver_api.comm_base import RequestFailedError
 
     RM, _, _, _ = re_manager
-    before = RM.queue_get()["items"]
+    before = RM.queue_get(reload=True)["items"]
     with pytest.raises(RequestFailedError, match=match):
         RM.item_add(BPlan("dkl_explore", "microscope", "peak_ratio", **kwargs))
     with pytest.raises(RequestFailedError, match="nosuchdevice"):
         RM.item_add(BPlan("dkl_explore", "nosuchdevice", "peak_ratio"))
-    assert RM.queue_get()["items"] == before  # nothing entered the queue
+    assert RM.queue_get(reload=True)["items"] == before  # nothing entered the queue
 
 
 @pytest.mark.parametrize("tiled_server", ["postgresql"], indirect=True)
@@ -241,6 +241,6 @@ def test_the_qserver_commands_of_the_deployment_guide(re_manager):
     assert bad.returncode != 0 and "out of range" in bad.stdout + bad.stderr
     good = qserver("queue", "add", "plan", json.dumps(item))
     assert good.returncode == 0, good.stdout + good.stderr
-    (queued,) = RM.queue_get()["items"]
+    (queued,) = RM.queue_get(reload=True)["items"]
     assert queued["kwargs"] == {"budget": 60, "steering": "steer"}
-    assert qserver("queue", "clear").returncode == 0 and RM.queue_get()["items"] == []
+    assert qserver("queue", "clear").returncode == 0 and RM.queue_get(reload=True)["items"] == []

@@ -38,7 +38,8 @@ MAX_PATCH_SIZE = 256
 MAX_BUDGET = 1_000_000
 #: ``autoscope.policies.available()`` and ``autoscope.models.available()``, listed here so that
 #: importing the plans does not import torch (a test keeps them equal to the registries).
-POLICIES = ("cost_aware", "ei", "exploit", "logei", "maxvar", "pi", "thompson", "ucb")
+#: (``boosted`` is registered by :mod:`autoscope.steering`, which the profile imports.)
+POLICIES = ("boosted", "cost_aware", "ei", "exploit", "logei", "maxvar", "pi", "thompson", "ucb")
 MODELS = (
     "committee",
     "dkl",
