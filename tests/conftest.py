@@ -79,48 +79,151 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def tiled_server(tmp_path_factory):
-    """A real ``tiled serve config`` server on loopback; yields ``(uri, api_key)``.
+def _which(name: str) -> str | None:
+    """A PostgreSQL program on $PATH or in Debian's versioned directory."""
+    import glob
 
-    The config (written by :func:`autoscope.storage.server_config`) has a
-    single-user API key, the ``CatalogOfBlueskyRuns`` spec, the json-seq exporter,
-    and a SQLite catalog + data directory + SQL tabular storage in a tmp dir.
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) or not found else found[-1]
+
+
+def _wait_until(ready, proc, what: str, log_path: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited ({proc.returncode}):\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start in {timeout:g} s:\n{log_path.read_text()}")
+        time.sleep(0.25)
+
+
+def _stop(proc: subprocess.Popen, signal_: int | None = None) -> None:
+    if signal_ is None:
+        proc.terminate()
+    else:
+        proc.send_signal(signal_)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL cluster (Debian's postgresql) on a free loopback port.
+
+    Yields a function ``make_database(name) -> "postgresql://postgres@127.0.0.1:PORT/name"``
+    that creates an empty database. ``initdb`` refuses to run as root: as root the
+    cluster belongs to the ``postgres`` user (``runuser``). Install with ``.ci/services.sh``.
+    """
+    import tempfile
+
+    initdb, pg_ctl = _which("initdb"), _which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.fail("PostgreSQL (initdb, pg_ctl) not found: run .ci/services.sh")
+    root = Path(tempfile.mkdtemp(prefix="autoscope-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log_path = root / "data", root / "postgres.log"
+    subprocess.run([*as_user, initdb, "-D", str(data), "--auth=trust", "-U", "postgres"],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    port = _free_port()
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    # pg_ctl -w waits until the server accepts connections; ``stop`` ends the postmaster itself
+    subprocess.run([*as_user, pg_ctl, "start", "-w", "-t", "90", "-D", str(data), "-l",
+                    str(log_path), "-o", options], check=True, capture_output=True,
+                   timeout=120)  # fmt: skip
+
+    def make_database(name: str) -> str:
+        import asyncpg
+
+        async def create():
+            conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres")
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        return f"postgresql://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        yield make_database
+    finally:
+        subprocess.run([*as_user, pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w"],
+                       capture_output=True, timeout=60)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def start_autoscope_serve(directory: Path, api_key: str, database: str | None = None):
+    """Start ``autoscope serve`` on a free loopback port; return ``(proc, uri, log_path)``.
+
+    The key goes through ``$TILED_API_KEY`` (a key on the command line is visible in ``ps``).
     """
     import httpx
 
-    from autoscope.storage import server_config
-
-    directory = tmp_path_factory.mktemp("tiled-server")
-    api_key = "autoscopetestkey0123456789"
     port = _free_port()
-    config = server_config(directory, api_key, port=port)
-    tiled = Path(sys.executable).with_name("tiled")
-    command = [str(tiled), "serve", "config", str(config)]
+    exe = Path(sys.executable).with_name("autoscope")
+    command = [str(exe), "serve", "--catalog", str(directory), "--port", str(port)]
+    if database is not None:
+        command += ["--database", database]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILED_")}
+    env["TILED_API_KEY"] = api_key
+    directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "server.log"
     uri = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def ready() -> bool:
+        try:
+            with httpx.Client(trust_env=False, timeout=2.0) as http:
+                return http.get(f"{uri}/api/v1/").status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 90.0
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"tiled server exited ({proc.returncode}):\n{log_path.read_text()}")
-            try:
-                with httpx.Client(trust_env=False, timeout=2.0) as http:
-                    if http.get(f"{uri}/api/v1/").status_code == 200:
-                        break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"tiled server did not start in 90 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
+        _wait_until(ready, proc, "autoscope serve", log_path)
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, uri, log_path
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def tiled_server(request, tmp_path_factory):
+    """A real Tiled server (``autoscope serve``) on loopback; yields ``(uri, api_key)``.
+
+    Parametrized over the catalog database: SQLite files in the catalog directory,
+    and PostgreSQL (the ``postgres`` fixture's cluster). The server has a single-user
+    API key, the ``CatalogOfBlueskyRuns`` spec and the json-seq exporter
+    (:func:`autoscope.storage.server_config`).
+    """
+    directory = tmp_path_factory.mktemp(f"tiled-{request.param}")
+    database = None
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres")(f"tiled_{os.getpid()}")
+    api_key = "autoscopetestkey0123456789"
+    proc, uri, _ = start_autoscope_serve(directory, api_key, database)
+    try:
         yield uri, api_key
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        _stop(proc)
+
+
+@pytest.fixture
+def autoscope_serve():
+    """``start(directory, api_key, database=None) -> (proc, uri, log_path)``; stopped afterwards."""
+    procs: list[subprocess.Popen] = []
+
+    def start(directory: Path, api_key: str, database: str | None = None):
+        proc, uri, log_path = start_autoscope_serve(directory, api_key, database)
+        procs.append(proc)
+        return proc, uri, log_path
+
+    yield start
+    for proc in procs:
+        _stop(proc)

@@ -84,18 +84,23 @@ def test_commands_are_the_registered_ones():
 def test_serve_config_only(tmp_path, capsys, monkeypatch):
     yaml = pytest.importorskip("yaml")
     monkeypatch.delenv("TILED_API_KEY", raising=False)
-    rc = main(["serve", "--catalog", str(tmp_path / "cat"), "--api-key", "secret42",
+    key = "secret42secret42secret42"
+    rc = main(["serve", "--catalog", str(tmp_path / "cat"), "--api-key", key,
                "--port", "8123", "--config-only"])  # fmt: skip
     assert rc == 0
     out = capsys.readouterr().out
-    assert "api key : secret42" in out and "http://127.0.0.1:8123" in out
-    assert re.search(r"command : \S*tiled serve config \S*config\.yml", out)
+    assert key not in out and "api key : secr… (24 chars) (--api-key)" in out
+    assert "http://127.0.0.1:8123" in out and "start   : autoscope serve --catalog" in out
     config = yaml.safe_load((tmp_path / "cat" / "config.yml").read_text())
-    assert config["authentication"]["single_user_api_key"] == "secret42"
+    assert config["authentication"]["single_user_api_key"] == key
     assert config["uvicorn"] == {"host": "127.0.0.1", "port": 8123}
-    # no key given and none in the environment: a random one is made and printed
+    # no key given and none in the environment: a random one, saved 0600, printed masked
     main(["serve", "--catalog", str(tmp_path / "cat2"), "--config-only"])
-    assert re.search(r"api key : [0-9a-f]{32}\n", capsys.readouterr().out)
+    out = capsys.readouterr().out
+    saved = (tmp_path / "cat2" / "api_key").read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{32}", saved) and saved not in out
+    assert "(32 chars) (generated, saved in" in out
+    assert (tmp_path / "cat2" / "api_key").stat().st_mode & 0o777 == 0o600
     _fails(["serve", "--catalog", str(tmp_path / "cat3"), "--api-key", "bad key!",
             "--config-only"], capsys, r"api_key must be")  # fmt: skip
 

@@ -23,7 +23,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_queueserver_lists_the_plans_and_the_microscope(tmp_path):
+def test_queueserver_listing_is_current(tmp_path):
+    """The checked-in existing_plans_and_devices.yaml is what the startup dir produces.
+
+    Regenerate after changing a plan's signature, docstring or annotation, or a device:
+    ``AUTOSCOPE_CATALOG=/tmp/cat qserver-list-plans-devices --startup-dir
+    profile_collection/startup --file-dir profile_collection/startup``.
+    """
     # the tool re-manager uses to build existing_plans_and_devices.yaml from a startup dir
     exe = Path(sys.executable).with_name("qserver-list-plans-devices")
     subprocess.run(
@@ -35,9 +41,9 @@ def test_queueserver_lists_the_plans_and_the_microscope(tmp_path):
     )
     listing = yaml.safe_load((tmp_path / "existing_plans_and_devices.yaml").read_text())
     assert PLANS <= set(listing["existing_plans"])
-    assert "microscope" in listing["existing_devices"]
-    params = [p["name"] for p in listing["existing_plans"]["dkl_explore"]["parameters"]]
-    assert params[:8] == [
+    assert {"microscope", "steer"} <= set(listing["existing_devices"])
+    dkl = {p["name"]: p for p in listing["existing_plans"]["dkl_explore"]["parameters"]}
+    assert list(dkl)[:8] == [
         "microscope",
         "scalarizer",
         "policy",
@@ -47,6 +53,11 @@ def test_queueserver_lists_the_plans_and_the_microscope(tmp_path):
         "seed",
         "model",
     ]
+    # devices by name, bounded integers: what makes item_add refuse bad items
+    assert "microscope" in dkl["microscope"]["annotation"]["devices"]["Instruments"]
+    assert (dkl["budget"]["min"], dkl["patch_size"]["max"]) == ("1", "256")
+    checked_in = yaml.safe_load((STARTUP / "existing_plans_and_devices.yaml").read_text())
+    assert checked_in == listing, "regenerate existing_plans_and_devices.yaml (see docstring)"
     assert (STARTUP / "user_group_permissions.yaml").exists()
 
 
@@ -59,6 +70,9 @@ def test_ipython_startup_runs_an_experiment(tmp_path, monkeypatch):
     for path in sorted(STARTUP.glob("*.py")):
         ns = runpy.run_path(str(path), init_globals=ns)
     RE, microscope, catalog = ns["RE"], ns["microscope"], ns["catalog"]
+    # outside the queueserver: BestEffortCallback plots on, the live view subscribed
+    assert ns["bec"]._plots_enabled
+    assert callable(ns["steer_policy"]) and ns["steer"].name == "steer"
     try:
         (uid,) = RE(
             ns["dkl_explore"](
@@ -70,5 +84,37 @@ def test_ipython_startup_runs_an_experiment(tmp_path, monkeypatch):
         assert run.metadata["start"]["plan_name"] == "dkl_explore"
         assert run.metadata["stop"]["exit_status"] == "success"
         assert microscope.sample.kind == "spm"
+        assert ns["live"].n_decisions > 0  # the live view saw the decisions
     finally:
         RE.halt() if RE.state != "idle" else None
+
+
+def test_ipython_history_is_kept_outside_the_repository(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    config = type("Config", (), {})()
+    config.HistoryManager = type("HM", (), {})()
+    ns = runpy.run_path(str(STARTUP.parent / "ipython_config.py"), init_globals={
+        "get_config": lambda: config})  # fmt: skip
+    assert ns["c"] is config
+    assert config.HistoryManager.hist_file == str(
+        tmp_path / "state" / "autoscope" / "ipython_history.sqlite"
+    )
+
+
+def test_under_the_queueserver_no_plots_and_no_live_view(tmp_path, monkeypatch, _catalog_template):
+    import shutil
+
+    import bluesky_queueserver
+
+    directory = tmp_path / "catalog"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    monkeypatch.setenv("AUTOSCOPE_CATALOG", str(directory))
+    monkeypatch.delenv("AUTOSCOPE_TILED_URI", raising=False)
+    monkeypatch.setattr(bluesky_queueserver, "is_re_worker_active", lambda: True)
+    ns = runpy.run_path(str(STARTUP / "00-base.py"))
+    try:
+        assert not ns["bec"]._plots_enabled and "live" not in ns
+        assert str(ns["catalog"].context.api_uri).startswith("http://local-tiled-app")
+    finally:
+        ns["catalog"].context.close()

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import yaml
 from bluesky_tiled_plugins import TiledWriter
-from tiled.client.utils import ClientError
 
 from autoscope.devices import DataSignal
 from autoscope.devices.sim import SimMicroscope
-from autoscope.errors import InputDataError
+from autoscope.errors import InputDataError, StorageError
 from autoscope.storage import (
     DEFAULT_BATCH_SIZE,
     EXPORTER,
@@ -81,7 +80,7 @@ def test_bad_argument_raises(bad):
 def test_a_file_is_not_a_catalog(tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("x")
-    with pytest.raises(InputDataError, match="must be a directory"):
+    with pytest.raises(StorageError, match="is a file, not a directory"):
         open_catalog(f)
 
 
@@ -139,9 +138,10 @@ def test_rows_are_visible_during_the_run(RE, catalog):
 def test_server_config_is_a_valid_tiled_config(tmp_path):
     from tiled.config import parse_configs
 
-    path = server_config(tmp_path / "srv", "abc123", port=8765)
+    path = server_config(tmp_path / "srv", "abc123abc123abc123", port=8765)
     raw = yaml.safe_load(path.read_text())
-    assert raw["authentication"]["single_user_api_key"] == "abc123"
+    assert raw["authentication"]["single_user_api_key"] == "abc123abc123abc123"
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds the key
     assert raw["media_types"]["BlueskyRun"]["application/json-seq"] == EXPORTER
     assert raw["catalog"]["specs"] == [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
     assert raw["catalog"]["writable_storage"][1].startswith("sqlite:///")
@@ -159,10 +159,20 @@ def test_server_config_is_a_valid_tiled_config(tmp_path):
     )
 
 
-@pytest.mark.parametrize("kwargs", [{"api_key": "a-b"}, {"api_key": ""}, {"port": 0}])
-def test_server_config_rejects_bad_values(tmp_path, kwargs):
-    with pytest.raises(InputDataError):
-        server_config(tmp_path, **{"api_key": "ok", **kwargs})
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"api_key": "a-b" * 8}, "letters and digits"),
+        ({"api_key": ""}, "missing"),
+        ({"api_key": "short1"}, "at least 16 characters, got 6"),
+        ({"port": 0}, "port"),
+        ({"database": "mysql://h/db"}, "postgresql://"),
+        ({"database": "postgresql://user@host"}, "name a host and a database"),
+    ],
+)
+def test_server_config_rejects_bad_values(tmp_path, kwargs, match):
+    with pytest.raises(InputDataError, match=match):
+        server_config(tmp_path, **{"api_key": "okokokokokokokok", **kwargs})
 
 
 @pytest.mark.server
@@ -180,8 +190,8 @@ def test_server_uri_with_key_from_environment(tiled_server, monkeypatch, RE):
         assert [n for n, _ in client[uid].documents()][0] == "start"
     finally:
         close_catalog(client)
-    with pytest.raises(ClientError, match="401"):
-        open_catalog(uri, api_key="wrongkey")
+    with pytest.raises(StorageError, match="refused the API key"):
+        open_catalog(uri, api_key="wrongkeywrongkey")
 
 
 def test_writer_stores_every_event_of_a_dkl_like_run(RE, catalog):

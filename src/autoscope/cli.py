@@ -8,8 +8,11 @@ Exit codes: 0 success, 1 a run-time error (message on stderr), 2 bad arguments (
 130 interrupted with Ctrl-C (the run is aborted, its trace kept and reported).
 
 Subcommands are registered in ``COMMANDS`` (name → (add_arguments, run)); later work adds
-``bench``, ``replay``, ``ioc`` there. ``autoscope serve`` writes a ``tiled serve config`` file
-for a catalog directory (:func:`autoscope.storage.server_config`) and runs the Tiled server.
+``bench``, ``replay``, ``ioc`` there. ``autoscope serve`` (:mod:`autoscope.storage.cli`) writes
+the Tiled server config of a catalog directory and runs the server with an API key.
+
+Every catalog failure (missing or wrong key, server down, unreachable host, a path that is a file
+or not writable) is a :class:`~autoscope.errors.StorageError`: one line on stderr, exit code 1.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from autoscope.devices.cli import IOC_HELP, add_ioc_arguments, run_ioc_command
 from autoscope.errors import AutoscopeError
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
+from autoscope.storage.cli import HELP as SERVE_HELP
+from autoscope.storage.cli import add_serve_arguments, run_serve
 from autoscope.storage.recover import RECOVER_HELP, add_recover_arguments, run_recover
 
 __all__ = ["COMMANDS", "build_parser", "demo", "main"]
@@ -137,6 +142,11 @@ def _check_demo_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error(f"--n-seed ({args.n_seed}) must not exceed --budget ({args.budget})")
     if args.report is not None and args.no_report:
         parser.error("--report and --no-report exclude each other")
+    if args.report is not None:  # an unwritable report folder fails now, not after the run
+        try:
+            Path(args.report).expanduser().mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--report {args.report}: cannot create it ({exc.strerror or exc})")
     from autoscope import scalarizers
 
     if args.scalarizer is not None:
@@ -200,7 +210,15 @@ def _run_plan(
             (uid,) = engine(plan)  # a tuple of uids by default
             return uid, False
         except RunEngineInterrupted:  # Ctrl-C pauses; abort keeps a complete trace
-            (uid,) = engine.abort("interrupted from the command line")
+            # the RunEngine logs the expected RequestAbort with its traceback: the summary
+            # printed afterwards says the run was interrupted
+            re_log = logging.getLogger("bluesky")
+            level = re_log.level
+            re_log.setLevel(logging.CRITICAL)
+            try:
+                (uid,) = engine.abort("interrupted from the command line")
+            finally:
+                re_log.setLevel(level)
             return uid, True
     finally:
         for token in tokens:
@@ -329,58 +347,12 @@ def _run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         microscope=microscope,
     )
     print(format_summary(summary))
-    return 130 if summary["interrupted"] else 0
-
-
-# -- serve -----------------------------------------------------------------------------------
-def _add_serve_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--catalog",
-        metavar="DIR",
-        default=None,
-        help="catalog directory to serve (default: the default embedded catalog)",
-    )
-    p.add_argument(
-        "--api-key",
-        default=None,
-        help="the server's API key (default $TILED_API_KEY, else a random one)",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
-    p.add_argument(
-        "--config-only",
-        action="store_true",
-        help="write the config file and print the command, start nothing",
-    )
-
-
-def _run_serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import os
-    import secrets
-    import shutil
-
-    from autoscope import storage
-
-    if args.port > 65535:
-        parser.error(f"--port must be in 1..65535, got {args.port}")
-    key = args.api_key or os.environ.get("TILED_API_KEY") or secrets.token_hex(16)
-    directory = Path(args.catalog).expanduser() if args.catalog else storage.default_catalog_dir()
-    try:
-        config = storage.server_config(directory, key, host=args.host, port=args.port)
-    except ValueError as exc:
-        parser.error(str(exc))
-    local = Path(sys.executable).with_name("tiled")
-    tiled = str(local) if local.is_file() else shutil.which("tiled")
-    command = [tiled or "tiled", "serve", "config", str(config)]
-    print(f"catalog : {directory}\nconfig  : {config}\nurl     : http://{args.host}:{args.port}")
-    print(f"api key : {key}\nclient  : autoscope.storage.open_catalog(url, api_key)")
-    print("command :", " ".join(command), flush=True)
-    if args.config_only:
-        return 0
-    if tiled is None:
-        raise AutoscopeError("the 'tiled' command was not found; install tiled[server]")
-    os.execv(command[0], command)
-    return 0  # pragma: no cover - execv does not return
+    if summary["interrupted"]:
+        print(
+            "autoscope demo: interrupted (Ctrl-C): the run was aborted and stored", file=sys.stderr
+        )
+        return 130
+    return 0
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -392,11 +364,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
         _add_demo_arguments,
         _run_demo,
     ),
-    "serve": (
-        "serve a catalog with a Tiled server (tiled serve config) and an API key",
-        _add_serve_arguments,
-        _run_serve,
-    ),
+    "serve": (SERVE_HELP, add_serve_arguments, run_serve),
     "bench": (BENCH_HELP, add_bench_arguments, run_bench),
     "replay": (REPLAY_HELP, add_replay_arguments, run_replay),
     "ioc": (IOC_HELP, add_ioc_arguments, run_ioc_command),
@@ -437,3 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AutoscopeError as exc:
         print(f"autoscope {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # any other file or network failure: one line, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"autoscope {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run's own is handled and summarised)
+        print(f"autoscope {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -9,6 +9,7 @@ __all__ = [
     "InputDataError",
     "ModelFittingError",
     "NoRecommendation",
+    "StorageError",
 ]
 
 
@@ -29,3 +30,11 @@ class ModelFittingError(AutoscopeError, RuntimeError):
 
 class NoRecommendation(AutoscopeError, RuntimeError):
     """The recommender has nothing left to suggest (all candidates measured or excluded)."""
+
+
+class StorageError(AutoscopeError, OSError):
+    """A catalog cannot be opened or written; the message says why in one line.
+
+    Missing or wrong API key, server down or unreachable, a path that is a file,
+    not writable or does not exist. The message is one line that names the catalog and what to do.
+    """

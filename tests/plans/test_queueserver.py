@@ -1,4 +1,8 @@
-"""The plans' parameters validate in bluesky-queueserver (simple annotations, devices by name)."""
+"""The plans' parameters validate in bluesky-queueserver: devices by name, enums, bounds.
+
+In-process, with the validation re-manager runs at ``item_add``; tests/plans/test_re_manager.py
+does the same through a real re-manager.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,17 @@ def allowed(tiny_mic):
         (("random_spectra", ["microscope", "centroid"], {"seed": 3}), True),
         (("direct_spectra", ["microscope", "centroid"], {"detector": "peaks"}), True),
         (("acquire_structure", ["microscope"], {"md": {"note": "overview"}}), True),
+        # refused at item_add: the annotations' bounds, enums and device names
+        (("dkl_explore", ["microscope", "centroid"], {"budget": -3}), False),
+        (("dkl_explore", ["microscope", "centroid"], {"patch_size": 999}), False),
+        (("dkl_explore", ["microscope", "centroid"], {"policy": "nosuch"}), False),
+        (("dkl_explore", ["microscope", "centroid"], {"model": "nosuch"}), False),
+        (("dkl_explore", ["microscope", "nosuch_scalarizer"], {}), False),
+        (("dkl_explore", ["nosuchdevice", "centroid"], {}), False),
+        (("dkl_explore", ["microscope", "centroid"], {"calibration": "sometimes"}), False),
+        (("raster_spectra", ["microscope", "centroid"], {"stride": 0}), False),
+        (("direct_spectra", ["microscope", "centroid"], {"detector": "hough"}), False),
+        (("random_spectra", ["microscope", "centroid"], {"seed": -1}), False),
     ],
 )  # fmt: skip
 def test_queue_items_validate(allowed, item, ok):
@@ -44,3 +59,14 @@ def test_queue_items_validate(allowed, item, ok):
         allowed_devices=allowed_devices,
     )
     assert result[0] is ok, result[1]
+
+
+def test_annotation_enums_are_the_registries():
+    import autoscope.steering  # noqa: F401 (registers the "boosted" policy)
+    from autoscope import models, policies, scalarizers
+    from autoscope.plans._annotations import MODELS, POLICIES
+
+    assert list(POLICIES) == policies.available() and list(MODELS) == models.available()
+    params = plans.dkl_explore._custom_parameter_annotation_["parameters"]
+    assert params["scalarizer"]["enums"]["Scalarizers"] == scalarizers.available()
+    assert (params["budget"]["min"], params["patch_size"]["max"]) == (1, 256)

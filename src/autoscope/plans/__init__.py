@@ -5,8 +5,10 @@ that ended early); :func:`raster_spectra`,
 :func:`random_spectra` and :func:`direct_spectra` are baselines stored the same
 way; :func:`acquire_structure` takes the structural image alone. Every plan
 validates its arguments when it is *built* (a plain function that returns the
-generator), so a bad spec fails before anything moves and a queueserver item
-fails when it is added. Each carries ``_is_plan_ = True``, the mark that
+generator), so a bad spec fails before anything moves. Their queueserver
+annotations (:mod:`autoscope.plans._annotations`: devices by name, registered
+names, integer bounds) make bluesky-queueserver refuse a bad item at
+``item_add``. Each carries ``_is_plan_ = True``, the mark that
 ``bluesky.utils.is_plan`` (and so the queueserver) reads for plans that are not
 generator functions themselves. Parameters are JSON types or device names.
 

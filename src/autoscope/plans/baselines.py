@@ -25,6 +25,7 @@ from autoscope.plan_stubs import (
     record_decision,
     run_outcome_decorator,
 )
+from autoscope.plans._annotations import annotate
 from autoscope.plans.points import detect_objects, nearest_candidates, raster_order
 from autoscope.plans.setup import PlanSetup, check_int, is_plan, prepare
 
@@ -66,6 +67,7 @@ def _baseline_plan(s: PlanSetup, choose, phase: str, md: dict):
 
 
 @is_plan
+@annotate
 def raster_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -104,6 +106,7 @@ def raster_spectra(
 
 
 @is_plan
+@annotate
 def random_spectra(
     microscope: Any,
     scalarizer: str | dict,
@@ -135,6 +138,7 @@ def random_spectra(
 
 
 @is_plan
+@annotate
 def direct_spectra(
     microscope: Any,
     scalarizer: str | dict,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import InputDataError
+from autoscope.plans._annotations import annotate
 from autoscope.plans.loop import dkl_loop
 from autoscope.plans.points import resolve_seed_points
 from autoscope.plans.setup import check_int, is_plan, model_spec, policy_spec, prepare
@@ -29,6 +30,7 @@ def _make_recommender(image: np.ndarray, config: dict[str, Any]) -> Any:
 
 
 @is_plan
+@annotate
 def dkl_explore(
     microscope: Any,
     scalarizer: str | dict,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import InputDataError
+from autoscope.plans._annotations import annotate
 from autoscope.plans.loop import dkl_loop
 from autoscope.plans.setup import is_plan, prepare
 from autoscope.recommender.session import DEFAULT_MAX_FAILURES
@@ -38,6 +39,7 @@ def _stored_recommender(image: np.ndarray) -> Any:
 
 
 @is_plan
+@annotate
 def dkl_resume(
     microscope: Any,
     previous: Any,

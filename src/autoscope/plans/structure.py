@@ -10,12 +10,14 @@ from bluesky.utils import MsgGenerator
 from autoscope._run_record import check_user_md
 from autoscope.errors import InputDataError
 from autoscope.plan_stubs import acquire_image
+from autoscope.plans._annotations import annotate
 from autoscope.plans.setup import is_plan
 
 __all__ = ["acquire_structure"]
 
 
 @is_plan
+@annotate
 def acquire_structure(microscope: Any, *, md: dict | None = None) -> MsgGenerator:
     """Acquire the structural image alone, as a run with one ``structure`` event.
 

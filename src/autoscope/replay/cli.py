@@ -105,7 +105,10 @@ def run_replay(args: argparse.Namespace, parser: argparse.ArgumentParser | None 
         if parser is not None:
             parser.error(msg)
         raise SystemExit(msg)
-    client = storage.open_catalog(args.tiled_uri or args.catalog, api_key=args.api_key)
+    # a reader never creates a catalog: a mistyped --catalog is an error, not an empty catalog
+    client = storage.open_catalog(
+        args.tiled_uri or args.catalog, api_key=args.api_key, create=False
+    )
     try:
         tr = trace.load(args.uid, catalog=client)
     finally:

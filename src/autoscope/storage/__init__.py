@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import copy
 import os
-import secrets
 import warnings
 from pathlib import Path
 from typing import Any
 
 from autoscope.errors import InputDataError
+from autoscope.storage.errors import catalog_errors, check_directory, probe_server, scrub_uri
 from autoscope.storage.journal import Journal, default_journal_dir
+from autoscope.storage.server import EXPORTER, SPECS, server_config
 from autoscope.storage.writer import SafeWriter, TiledOutageWarning
 
 __all__ = [
@@ -46,11 +47,10 @@ __all__ = [
     "server_config",
 ]
 
+
 #: Events per write of the TiledWriter. See :func:`make_writer` for the measurement.
 DEFAULT_BATCH_SIZE = 50
-#: The exporter that lets ``run.documents()`` replay a stored run as documents.
-EXPORTER = "bluesky_tiled_plugins.exporters:json_seq_exporter"
-_SPECS = [{"name": "CatalogOfBlueskyRuns", "version": "3.0"}]
+_SPECS = SPECS
 
 
 def default_catalog_dir() -> Path:
@@ -78,8 +78,6 @@ def _embedded(directory: Path) -> Any:
     from tiled.media_type_registration import default_serialization_registry
     from tiled.server.app import build_app
 
-    if directory.exists() and not directory.is_dir():
-        raise InputDataError(f"catalog path must be a directory, got the file {directory}")
     layout = _catalog_layout(directory)
     layout["data"].mkdir(parents=True, exist_ok=True)
     adapter = catalog_from_uri(
@@ -110,7 +108,12 @@ def _embedded(directory: Path) -> Any:
     return client
 
 
-def open_catalog(path_or_uri: str | os.PathLike | None = None, api_key: str | None = None) -> Any:
+def open_catalog(
+    path_or_uri: str | os.PathLike | None = None,
+    api_key: str | None = None,
+    *,
+    create: bool = True,
+) -> Any:
     """Open a catalog of Bluesky runs and return its Tiled client.
 
     Parameters
@@ -120,8 +123,13 @@ def open_catalog(path_or_uri: str | os.PathLike | None = None, api_key: str | No
         a directory: an embedded catalog there (created on first use);
         ``http://`` or ``https://`` URI: a Tiled server.
     api_key : str, optional
-        API key of a server; ``$TILED_API_KEY`` when omitted. Ignored for
-        embedded catalogs.
+        API key of a server; ``$TILED_API_KEY`` when omitted. Sent in the
+        ``Authorization`` header; a URI that carries ``api_key=`` is refused.
+        Ignored for embedded catalogs.
+    create : bool
+        Create an embedded catalog that does not exist yet (default). Readers
+        (``replay``, ``recover``, ``resume``) pass ``False``, so that a mistyped
+        path is an error instead of a new, empty catalog.
 
     Returns
     -------
@@ -134,21 +142,18 @@ def open_catalog(path_or_uri: str | os.PathLike | None = None, api_key: str | No
 
     Raises
     ------
-    ValueError
-        If the argument is neither a path nor an http(s) URI, or names a file.
+    InputDataError
+        If the argument is neither a path nor an http(s) URI, or a URI carries
+        an API key.
+    StorageError
+        With a one-line message, if the catalog cannot be opened: a missing or
+        wrong key, no server listening, an unknown or unreachable host, a file
+        in the way, no permission to write, or (``create=False``) no catalog.
     """
     if path_or_uri is None:
-        return _embedded(default_catalog_dir())
+        return _open_directory(default_catalog_dir(), create)
     if isinstance(path_or_uri, str) and path_or_uri.lower().startswith(("http://", "https://")):
-        from tiled.client import Context, from_context
-
-        key = api_key if api_key is not None else os.environ.get("TILED_API_KEY")
-        context, node_path_parts = Context.from_any_uri(path_or_uri, api_key=key)
-        try:
-            return from_context(context, node_path_parts=node_path_parts)
-        except BaseException:
-            context.close()  # e.g. a wrong API key: do not leak the connection
-            raise
+        return _open_server(path_or_uri, api_key)
     if isinstance(path_or_uri, str) and "://" in path_or_uri:
         raise InputDataError(
             f"expected a directory or an http(s):// Tiled URI, got {path_or_uri!r}"
@@ -157,7 +162,34 @@ def open_catalog(path_or_uri: str | os.PathLike | None = None, api_key: str | No
         raise InputDataError(
             f"expected a directory or an http(s):// Tiled URI, got {path_or_uri!r}"
         )
-    return _embedded(Path(path_or_uri).expanduser())
+    return _open_directory(Path(path_or_uri).expanduser(), create)
+
+
+def _open_directory(directory: Path, create: bool) -> Any:
+    check_directory(directory, create=create)
+    with catalog_errors(str(directory)):
+        return _embedded(directory)
+
+
+def _open_server(uri: str, api_key: str | None) -> Any:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tiled.client import Context, from_context
+
+    if "api_key" in {k.lower() for k in parse_qs(urlsplit(uri).query)}:
+        raise InputDataError(
+            f"the URI {scrub_uri(uri)} carries api_key=: give the key with --api-key or "
+            f"$TILED_API_KEY (it is sent in a header; URLs end up in logs)"
+        )
+    key = api_key if api_key is not None else os.environ.get("TILED_API_KEY")
+    probe_server(uri)  # one try, a few seconds, instead of tiled's ~25 s of retries
+    with catalog_errors(scrub_uri(uri)):
+        context, node_path_parts = Context.from_any_uri(uri, api_key=key)
+        try:
+            return from_context(context, node_path_parts=node_path_parts)
+        except BaseException:
+            context.close()  # e.g. a wrong API key: do not leak the connection
+            raise
 
 
 def close_catalog(client: Any) -> None:
@@ -254,69 +286,3 @@ def _destination(client: Any) -> str:
     """Where a client writes: its catalog directory (embedded) or its URI."""
     directory = getattr(client, "_autoscope_directory", None)
     return str(directory) if directory else str(getattr(client, "uri", ""))
-
-
-def server_config(
-    directory: str | os.PathLike,
-    api_key: str | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    filename: str = "config.yml",
-) -> Path:
-    """Write a ``tiled serve config`` file for a server over a catalog directory.
-
-    The server has one API key (``single_user_api_key``; anonymous access off),
-    the ``CatalogOfBlueskyRuns`` spec, a SQLite catalog created on first start,
-    a writable data directory and SQL tabular storage in ``directory``, and the
-    json-seq exporter so that ``run.documents()`` works. Start it with
-    ``tiled serve config <path>``; connect with
-    ``open_catalog(f"http://{host}:{port}", api_key)``. The same directory can be
-    opened embedded with :func:`open_catalog` when no server runs.
-
-    Parameters
-    ----------
-    directory : str or path-like
-        Catalog directory (created if missing); the config file is written there.
-    api_key : str, optional
-        Alphanumeric API key; a random 32-hex-digit one when omitted.
-    host, port : str, int
-        Where the server listens.
-    filename : str
-        Name of the config file inside ``directory``.
-
-    Returns
-    -------
-    pathlib.Path
-        The config file.
-
-    Raises
-    ------
-    ValueError
-        If ``api_key`` is not alphanumeric or ``port`` is not in 1..65535.
-    """
-    import yaml
-
-    if api_key is None:
-        api_key = secrets.token_hex(16)
-    if not isinstance(api_key, str) or not api_key.isalnum() or not api_key.isascii():
-        raise InputDataError(f"api_key must be a non-empty alphanumeric string, got {api_key!r}")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise InputDataError(f"port must be an int in 1..65535, got {port!r}")
-    directory = Path(directory).expanduser().resolve()
-    layout = _catalog_layout(directory)
-    layout["data"].mkdir(parents=True, exist_ok=True)
-    config = {
-        "authentication": {"single_user_api_key": api_key, "allow_anonymous_access": False},
-        "catalog": {
-            "uri": layout["uri"],
-            "init_if_not_exists": True,
-            "writable_storage": [str(layout["data"]), layout["tabular"]],
-            "specs": copy.deepcopy(_SPECS),
-        },
-        "media_types": {"BlueskyRun": {"application/json-seq": EXPORTER}},
-        "uvicorn": {"host": host, "port": port},
-    }
-    path = directory / filename
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
