@@ -24,7 +24,10 @@ FAULTS = {"nan": 0.08, "inf": 0.08, "empty": 0.08, "short": 0.08, "zero": 0.08,
 def test_a_faulty_instrument_loses_nothing(RE, catalog, collector, fake_recommender):
     mic = SimMicroscope(TinySample(seed=0), seed=1, faults=FAULTS)
     RE.subscribe(make_writer(catalog))
-    uid = RE(plans.dkl_explore(mic, CENTROID, budget=40, n_seed=4, patch_size=8, seed=2))[0]
+    # no stop on consecutive failures here: every spectrum of the whole budget must be kept
+    plan = plans.dkl_explore(mic, CENTROID, budget=40, n_seed=4, patch_size=8, seed=2,
+                             max_failures=None)  # fmt: skip
+    uid = RE(plan)[0]
     faults = collector.data("primary", "point_fault")
     assert len(faults) == 40 and 10 <= sum(bool(f) for f in faults) <= 30
     assert {"nonfinite", "empty", "short", "zero"} <= set(faults)
@@ -54,4 +57,6 @@ def test_moves_that_keep_failing_mark_the_point_failed(RE, catalog, collector, f
     tr = trace.load(uid, catalog=catalog)
     assert tr.faults == ["move"] * 5 and np.isnan(tr.values).all()
     assert np.isnan(tr.spectra).all() and tr.spectra.shape == (5, 64)
-    assert collector.one("stop")["exit_status"] == "success"
+    # five failed points in a row: the run ends as a detector failure, never "success"
+    stop = collector.one("stop")
+    assert stop["exit_status"] == "fail" and stop["reason"] == "detector"
