@@ -136,6 +136,10 @@ class Ensemble(GPSurrogate):
         Copies: member ``k`` is seeded ``seed`` for ``k = 0`` (so it is the single model)
         and a seed derived from ``(seed, k)`` otherwise. A list: every member is seeded
         ``seed`` unless its spec gives its own.
+    refit_every : int, optional
+        Given to every member whose spec does not set it: the fast update path
+        (:class:`~autoscope.models.GPSurrogate`), training every ``refit_every``-th fit
+        and conditioning in between. ``None`` (default): the members' own setting.
 
     Examples
     --------
@@ -152,24 +156,36 @@ class Ensemble(GPSurrogate):
 
     name = "ensemble"
 
-    def __init__(self, *, base: Any = "spatial_dkl", members: int = 3, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        base: Any = "spatial_dkl",
+        members: int = 3,
+        seed: int = 0,
+        refit_every: int | None = None,
+    ):
         from autoscope import models  # the registry (this module is one of its entries)
 
         seed = check_int("seed", seed, 0)
+        shared = {"seed": seed}
+        if refit_every is not None:
+            shared["refit_every"] = check_int("refit_every", refit_every, 1)
         if isinstance(members, list | tuple):
             if not 2 <= len(members) <= 16:
                 raise InputDataError(f"an ensemble needs 2-16 members, got {len(members)}")
-            specs = [_member_spec(m, seed) for m in members]
+            specs = [_member_spec(m, shared) for m in members]
             built = [models.get(name, **params) for name, params in specs]
             lead = built[0]
             self.models = [_reading(m, lead.input_kind) for m in built]
             stored = [m.spec for m in built]
-            for spec, member in zip(stored, members, strict=True):  # the ensemble's seed seeds it
-                if "seed" not in (split_spec(member, "model")[1] or {}):
-                    spec["params"].pop("seed")
+            for spec, member in zip(stored, members, strict=True):  # the ensemble's own settings
+                own = split_spec(member, "model")[1] or {}
+                for key in shared:
+                    if key not in own:
+                        spec["params"].pop(key, None)
             self._params = {"base": None, "members": stored, "seed": seed}
         else:
-            name, params = _member_spec(base, seed)
+            name, params = _member_spec(base, shared)
             params.pop("seed")
             k_members = check_int("members", members, 2, 16)
             self.models = [
@@ -181,6 +197,12 @@ class Ensemble(GPSurrogate):
             lead = self.models[0]
             self._params = {"base": lead.spec, "members": k_members, "seed": seed}
             self._params["base"]["params"].pop("seed", None)
+            if refit_every is not None and "refit_every" not in (
+                split_spec(base, "model")[1] or {}
+            ):
+                self._params["base"]["params"].pop("refit_every", None)
+        if refit_every is not None:  # absent otherwise: specs stored before it existed still match
+            self._params["refit_every"] = refit_every
         self.input_kind = lead.input_kind
         self.n_fits = 0
 
@@ -222,7 +244,10 @@ class Ensemble(GPSurrogate):
         """Fit every member; the report sums iterations and seconds and joins failures."""
         reports = [m.fit(x, y) for m in self.models]
         self.n_fits += 1
+        updates = sorted({r.get("update", "train") for r in reports})
         return {
+            "update": "+".join(updates),
+            "trigger": next((r["trigger"] for r in reports if r.get("trigger")), None),
             "loss": float(np.mean([r["loss"] for r in reports])),
             "iterations": sum(r["iterations"] for r in reports),
             "reinit": any(r["reinit"] for r in reports),
@@ -246,9 +271,9 @@ class Ensemble(GPSurrogate):
         return f"Ensemble(fits={self.n_fits}, {self._params})"
 
 
-def _member_spec(spec: Any, seed: int) -> tuple[str, dict[str, Any]]:
-    """Return a member's ``(name, params)``, seeded ``seed`` unless the spec has a seed."""
+def _member_spec(spec: Any, shared: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return a member's ``(name, params)``: ``shared`` settings unless the spec has its own."""
     name, params = split_spec(spec, "model")
     if name == Ensemble.name:
         raise InputDataError("an ensemble member cannot be another ensemble")
-    return name, {"seed": seed, **params}
+    return name, {**shared, **params}
