@@ -94,6 +94,22 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="also write the markdown report to PATH (plot links made relative to it)",
     )
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    p.add_argument(
+        "--perf",
+        action="store_true",
+        help="decision latency (median, p95) and discovery of the full-retrain and fast-update "
+        "modes side by side on several grid sides; writes DIR/PERF.md (autoscope.bench.perf)",
+    )
+    p.add_argument(
+        "--grids",
+        type=_sides,
+        default=None,
+        help="with --perf: comma-separated grid sides (default 64,128,256)",
+    )
+
+
+def _sides(text: str) -> list[int]:
+    return [positive_int(t) for t in _names(text)]
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -126,6 +142,8 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
     from autoscope.bench.runner import run_benchmark
     from autoscope.bench.summary import summarize
 
+    if getattr(args, "perf", False):
+        return _run_perf(args)
     config = config_from_args(args)
     result = run_benchmark(
         config,
@@ -143,4 +161,21 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
         print(f"  {t['verdict']:12s} {t['task']:9s} {t['target']}: {t['measured']}")
     if failed:
         print(f"  {len(failed)} target(s) not met (see the report)")
+    return 0
+
+
+def _run_perf(args: argparse.Namespace) -> int:
+    from autoscope.bench.perf import PerfConfig, run_perf
+
+    over: dict[str, Any] = {}
+    for name, key in (("tasks", "tasks"), ("grids", "grids"), ("budget", "budget")):
+        if getattr(args, name, None) is not None:
+            over[key] = getattr(args, name)
+    if args.n_seed is not None:
+        over["n_seed"] = args.n_seed
+    if args.seeds is not None:
+        over["seeds"] = list(range(args.seeds))
+    config = PerfConfig(**over)
+    run_perf(config, args.out, log=sys.stdout)
+    print(f"autoscope bench --perf: wrote {args.out}/PERF.md", file=sys.stdout)
     return 0
