@@ -102,6 +102,35 @@ def test_reinit_schedule_is_kept_between_conditioning_fits(patch_data):
     assert reports[4]["trigger"] == "reinit" and reports[8]["trigger"] == "reinit"
 
 
+def test_sliced_retrain_trains_a_copy_in_the_background_and_swaps_it_in(patch_data):
+    x, y = patch_data
+    model = DKL(seed=0, n_iter=8, warm_iter=5, reinit_every=0, refit_every=3, refit_slice=2,
+                refit_growth=100.0)  # fmt: skip
+    reports = [model.fit(x[:n], y[:n]) for n in range(20, 34)]
+    updates = [r["update"] for r in reports]
+    assert updates[0] == "train" and "train" not in updates[1:]  # never trained in the fit
+    assert all(r["iterations"] <= 2 for r in reports[1:])
+    promoted = [k for k, u in enumerate(updates) if u == "promote"]
+    # due at fit 3 (as without slices), 5 steps in slices of 2: fits 3, 4, 5 -> swap at 5
+    assert promoted[0] == 5 and reports[3]["background"]["left"] == 3
+    assert reports[5]["trigger"] == "schedule" and np.isfinite(reports[5]["loss"])
+    served = model.module
+    mean, var = exact_gp(model, x[:33], y[:33], x[:50])
+    post = model.posterior(x[:50])
+    np.testing.assert_allclose(post.mean, mean, rtol=2e-3, atol=2e-3)
+    assert model.module is served
+
+
+def test_sliced_reinit_starts_from_fresh_weights(patch_data):
+    x, y = patch_data
+    model = DKL(seed=0, n_iter=6, warm_iter=2, reinit_every=4, refit_every=50, refit_slice=3,
+                refit_growth=100.0)  # fmt: skip
+    reports = [model.fit(x[:n], y[:n]) for n in range(20, 28)]
+    assert [r["update"] for r in reports[3:7]] == ["condition", "condition", "promote", "condition"]
+    assert reports[4]["background"] == {"left": 3, "reinit": True, "trigger": "reinit"}
+    assert reports[5]["reinit"] is True
+
+
 def test_same_seed_same_sequence_gives_identical_posteriors(patch_data):
     x, y = patch_data
     posts = []

@@ -7,7 +7,9 @@ side by side. Modes (:data:`MODES`):
 
 * ``full`` — today's default: the committee retrained at every decision;
 * ``fast`` — the fast update path (``refit_every=5``): between retrains the GP is
-  conditioned on the new point with the network frozen (:mod:`autoscope.models._update`).
+  conditioned on the new point with the network frozen (:mod:`autoscope.models._update`);
+* ``sliced`` — the same, with every retrain (re-initialisations included) run on a copy
+  of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``).
 
 Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
 of every candidate + acquisition) median and p95 over all decisions of all seeds, the
@@ -43,6 +45,19 @@ MODES: dict[str, tuple[dict[str, Any], str]] = {
         {"name": "committee", "params": {"refit_every": 5}},
         "fast update path: conditioned between retrains every 5th decision",
     ),
+    "sliced": (
+        {
+            "name": "committee",
+            "params": {
+                "members": [
+                    {"name": "spatial_dkl", "params": {"refit_every": 5, "refit_slice": 10}},
+                    {"name": "gp_coords", "params": {"refit_every": 5, "refit_slice": 10}},
+                ]
+            },
+        },
+        "fast update path, each retrain run 10 Adam steps per decision on a copy "
+        "(reinit included) and swapped in when done",
+    ),
 }
 
 
@@ -67,7 +82,7 @@ class PerfConfig:
     """
 
     grids: list[int] = field(default_factory=lambda: [64, 128, 256])
-    modes: list[str] = field(default_factory=lambda: ["full", "fast"])
+    modes: list[str] = field(default_factory=lambda: ["full", "fast", "sliced"])
     tasks: list[str] = field(default_factory=lambda: ["stem", "spm"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget: int = 100

@@ -20,6 +20,7 @@ import torch
 
 from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models._device import resolve_device
 from autoscope.models._gp import (
     _KERNELS,
     CandidatePosterior,
@@ -37,10 +38,14 @@ from autoscope.models._training import (
     torch_threads,
 )
 from autoscope.models._update import (
+    BACKGROUND,
     FIT_ERRORS,
     CandidateCache,
     RefitSchedule,
+    Shadow,
+    advance_shadow,
     condition,
+    start_shadow,
     train_trigger,
 )
 
@@ -112,6 +117,12 @@ class GPSurrogate:
     refit_growth : float
         With ``refit_every > 1``, train instead when the training set has grown by
         this factor since the last training.
+    refit_slice : int
+        With ``refit_every > 1``: 0 (default) trains at the fit where training is due;
+        ``s > 0`` trains a copy of the model (a fresh one for a re-initialisation)
+        ``s`` Adam steps per fit while the served model is only conditioned, and
+        swaps it in when its ``warm_iter`` (``n_iter``) steps are done: every
+        decision then costs about the same.
     lr_gp : float
         Adam learning rate of the GP hyperparameters.
     max_attempts : int
@@ -120,7 +131,9 @@ class GPSurrogate:
         Seed of every initialisation (torch's global RNG is left as it was).
     dtype : {"float32", "float64"}
     device : {"auto", "cpu", "cuda"}
-        ``"auto"``: CUDA when available, else CPU.
+        ``"auto"``: decided in :meth:`prepare` (:mod:`autoscope.models._device`): CUDA
+        when available for a model with a neural feature map and at least
+        :attr:`cuda_min_candidates` candidates, else CPU.
     threads : int or None
         torch intra-op threads used during ``fit``/``predict`` (restored afterwards;
         ``None``: leave torch's setting alone).
@@ -130,6 +143,8 @@ class GPSurrogate:
     #: what the recommender passes as X: candidate "features" or pixel "coords"
     input_kind: ClassVar[str] = "features"
     _train_feature_map: ClassVar[bool] = False
+    #: candidates from which ``device="auto"`` runs this model on CUDA (``None``: never)
+    cuda_min_candidates: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -147,6 +162,7 @@ class GPSurrogate:
         refit_every: int = 1,
         refit_surprise: float | None = None,
         refit_growth: float = 1.5,
+        refit_slice: int = 0,
         lr_gp: float = 0.1,
         max_attempts: int = 4,
         seed: int = 0,
@@ -183,6 +199,7 @@ class GPSurrogate:
             if refit_surprise is None
             else check_float("refit_surprise", refit_surprise, 0.0, strict=True),
             "refit_growth": check_float("refit_growth", refit_growth, 1.0, strict=True),
+            "refit_slice": check_int("refit_slice", refit_slice, 0),
             "lr_gp": check_float("lr_gp", lr_gp, 0.0, strict=True),
             "max_attempts": check_int("max_attempts", max_attempts, 1, 10),
             "seed": check_int("seed", seed, 0),
@@ -191,8 +208,7 @@ class GPSurrogate:
             "threads": None if threads is None else check_int("threads", threads, 1, 256),
         }
         self.dtype = torch.float64 if dtype == "float64" else torch.float32
-        dev = "cuda" if device == "auto" and torch.cuda.is_available() else device
-        self.device = torch.device("cpu" if dev == "auto" else dev)
+        self.device = resolve_device(device, None, self.cuda_min_candidates)
         self.module: GPModule | None = None
         self.n_fits = 0
         self._y_loc, self._y_scale = 0.0, 1.0
@@ -208,6 +224,7 @@ class GPSurrogate:
         self._version = 0  # bumped whenever the feature map or hyperparameters change
         self._train_xy: tuple[np.ndarray, np.ndarray] | None = None
         self._since_train, self._n_at_train, self._last_reinit = 0, 0, 0
+        self._shadow: Shadow | None = None
 
     # -- spec ---------------------------------------------------------------------------------
     @property
@@ -238,6 +255,10 @@ class GPSurrogate:
         x_all = np.asarray(x_all)
         if x_all.ndim < 2 or x_all.shape[0] == 0 or not np.isfinite(x_all).all():
             raise InputDataError(f"prepare expects finite x_all (N, ...), got {x_all.shape}")
+        if self.module is None:  # "auto" decides on the number of candidates
+            self.device = resolve_device(
+                self._params["device"], x_all.shape[0], self.cuda_min_candidates
+            )
         with torch_threads(self._params["threads"]):
             self._prepare(x_all)
         self.prepared = True
@@ -287,15 +308,21 @@ class GPSurrogate:
             self.prepare(x)
         with torch_threads(self._params["threads"]):
             trigger = train_trigger(self, x, y)
+            if trigger in BACKGROUND and self._params["refit_slice"] > 0:
+                if self._shadow is None:
+                    self._shadow = start_shadow(self, x, y, trigger)
+                trigger = None
             report = condition(self, x, y) if trigger is None else trigger
             if isinstance(report, str):
                 xt = self._tensor(self._transform(x))
                 yt = self._standardize(y)
                 trigger, report = report, self._fit(xt, yt, tuple(x.shape[1:]))
-                self._since_train, self._n_at_train = 0, len(y)
+                self._since_train, self._n_at_train, self._shadow = 0, len(y), None
                 report.update({"update": "train", "trigger": trigger})
             else:
                 self._since_train += 1
+                if self._shadow is not None:
+                    advance_shadow(self, x, y, report)
             if self._schedule.fast:  # the next fit checks that it only adds points
                 self._train_xy = (x.copy(), y.copy())
         report["seconds"] = time.perf_counter() - t0

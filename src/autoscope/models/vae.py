@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._device import DKL_CUDA_MIN_CANDIDATES
 from autoscope.models._training import derive_seed, fork_seed
 
 __all__ = ["VAE", "VAEGP", "train_vae"]
@@ -115,6 +116,7 @@ class VAEGP(GPSurrogate):
     """
 
     name = "vae_gp"
+    cuda_min_candidates = DKL_CUDA_MIN_CANDIDATES  # the VAE trains on every candidate
 
     def __init__(
         self,
