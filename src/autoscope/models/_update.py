@@ -53,6 +53,8 @@ FIT_ERRORS = (NotPSDError, NanError, NonFiniteLoss, ModelFittingError, torch.lin
 
 #: candidates per chunk when the feature map and the kernel are evaluated
 CHUNK = 4096
+#: candidates per chunk when conditioning (an ``m x chunk`` kernel block: a few MB)
+EXTEND_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -203,10 +205,10 @@ class CandidateCache:
         """Add the rows of ``m`` conditioned points to ``V`` and update mean and variance."""
         with torch.no_grad():
             rows = []
-            for start in range(0, self.z.shape[0], CHUNK):
-                zc = self.z[start : start + CHUNK]
-                k = kernel(z_new, zc).to_dense().double()
-                k = k - b.T @ self.v[:, start : start + CHUNK].double()
+            for start in range(0, self.z.shape[0], EXTEND_CHUNK):
+                stop = start + EXTEND_CHUNK
+                k = kernel(z_new, self.z[start:stop]).to_dense().double()
+                k = k - b.T @ self.v[:, start:stop].double()
                 rows.append(torch.linalg.solve_triangular(l22, k, upper=False))
             v_new = torch.cat(rows, dim=1)
             self.mean = self.mean + v_new.T @ w_new

@@ -78,6 +78,18 @@ class _Columns:
 
     def __init__(self, model: GPSurrogate, columns: slice):
         self.model, self.columns = model, columns
+        self._last: tuple[Any, np.ndarray] | None = None
+
+    def _cols(self, x: Any) -> np.ndarray:
+        """Return the member's columns of ``x``: the same view for the same array object.
+
+        The member's posterior cache is keyed on the array it is given
+        (:class:`~autoscope.models._update.CandidateCache`), so the candidates' view is
+        made once.
+        """
+        if self._last is None or self._last[0] is not x:
+            self._last = (x, np.asarray(x)[:, self.columns])
+        return self._last[1]
 
     def __getattr__(self, name: str) -> Any:  # prepared, spec, structure_share, ...
         return getattr(self.__dict__["model"], name)
@@ -91,13 +103,13 @@ class _Columns:
         self.model.feature_shape = shape
 
     def prepare(self, x_all: np.ndarray) -> None:
-        self.model.prepare(np.asarray(x_all)[:, self.columns])
+        self.model.prepare(self._cols(x_all))
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         return self.model.fit(np.asarray(x)[:, self.columns], y)
 
     def posterior(self, x: np.ndarray, batch_size: int = 4096) -> CandidatePosterior:
-        return self.model.posterior(np.asarray(x)[:, self.columns], batch_size)
+        return self.model.posterior(self._cols(x), batch_size)
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         return self.model.embed(np.asarray(x)[:, self.columns])
