@@ -131,6 +131,21 @@ def test_sliced_reinit_starts_from_fresh_weights(patch_data):
     assert reports[5]["reinit"] is True
 
 
+def test_without_the_fast_path_slices_move_only_the_reinit_to_the_copy(patch_data):
+    x, y = patch_data
+    model = DKL(seed=0, n_iter=9, warm_iter=2, reinit_every=3, refit_slice=3)
+    reports = [model.fit(x[:n], y[:n]) for n in range(20, 28)]
+    assert [r["update"] for r in reports] == [
+        "train", "train", "train", "train", "train", "promote", "train", "train",
+    ]  # fmt: skip
+    # fit 3: reinit due -> a fresh copy, 3 steps per fit beside the warm fit (2 steps);
+    # done at fit 5, swapped in; fit 6 is due again -> the next copy
+    assert [r["reinit"] for r in reports[:5]] == [True, False, False, False, False]
+    assert reports[3]["background"] == {"left": 6, "reinit": True, "trigger": "reinit"}
+    assert reports[5]["reinit"] is True and reports[6]["background"]["left"] == 6
+    assert max(r["iterations"] for r in reports[1:]) <= 2 + 3  # warm fit + slice, never 9
+
+
 def test_same_seed_same_sequence_gives_identical_posteriors(patch_data):
     x, y = patch_data
     posts = []

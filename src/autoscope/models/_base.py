@@ -118,11 +118,12 @@ class GPSurrogate:
         With ``refit_every > 1``, train instead when the training set has grown by
         this factor since the last training.
     refit_slice : int
-        With ``refit_every > 1``: 0 (default) trains at the fit where training is due;
-        ``s > 0`` trains a copy of the model (a fresh one for a re-initialisation)
-        ``s`` Adam steps per fit while the served model is only conditioned, and
-        swaps it in when its ``warm_iter`` (``n_iter``) steps are done: every
-        decision then costs about the same.
+        0 (default): train at the fit where training is due. ``s > 0``: train a copy
+        of the model (a fresh one for a re-initialisation) ``s`` Adam steps per fit
+        and swap it in when its ``warm_iter`` (``n_iter``) steps are done, while the
+        served model is only conditioned (``refit_every > 1``) or warm-fitted as
+        usual (``refit_every = 1``: only re-initialisations go to the copy). No
+        decision then pays a whole re-initialisation.
     lr_gp : float
         Adam learning rate of the GP hyperparameters.
     max_attempts : int
@@ -308,21 +309,24 @@ class GPSurrogate:
             self.prepare(x)
         with torch_threads(self._params["threads"]):
             trigger = train_trigger(self, x, y)
+            fast = self._schedule.fast
             if trigger in BACKGROUND and self._params["refit_slice"] > 0:
-                if self._shadow is None:
+                if self._shadow is None and (fast or trigger == "reinit"):
                     self._shadow = start_shadow(self, x, y, trigger)
-                trigger = None
+                trigger = None if fast else "schedule"  # without the fast path: warm fits go on
             report = condition(self, x, y) if trigger is None else trigger
             if isinstance(report, str):
                 xt = self._tensor(self._transform(x))
                 yt = self._standardize(y)
                 trigger, report = report, self._fit(xt, yt, tuple(x.shape[1:]))
-                self._since_train, self._n_at_train, self._shadow = 0, len(y), None
+                self._since_train, self._n_at_train = 0, len(y)
                 report.update({"update": "train", "trigger": trigger})
+                if trigger != "schedule":  # new data or a failure: the retrain is outdated
+                    self._shadow = None
             else:
                 self._since_train += 1
-                if self._shadow is not None:
-                    advance_shadow(self, x, y, report)
+            if self._shadow is not None:
+                advance_shadow(self, x, y, report)
             if self._schedule.fast:  # the next fit checks that it only adds points
                 self._train_xy = (x.copy(), y.copy())
         report["seconds"] = time.perf_counter() - t0

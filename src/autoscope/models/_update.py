@@ -235,7 +235,8 @@ class CandidateCache:
 def train_trigger(model: Any, x: np.ndarray, y: np.ndarray) -> str | None:
     """Return why ``model`` must train on ``(x, y)`` (the schedule), ``None`` to condition."""
     if not model._schedule.fast:
-        return "schedule"
+        sliced = model._params["refit_slice"] > 0 and model.module is not None
+        return "reinit" if sliced and model._reinit_due() else "schedule"
     if model.module is None or model._cache is None or model._train_xy is None:
         return "first"
     old_x, old_y = model._train_xy
@@ -341,7 +342,7 @@ def advance_shadow(model: Any, x: np.ndarray, y: np.ndarray, report: dict[str, A
         model._shadow = None
         return
     sh.left -= steps
-    report["iterations"] = steps
+    report["iterations"] = report.get("iterations", 0) + steps
     report["background"] = {"left": sh.left, "reinit": sh.reinit, "trigger": sh.trigger}
     if sh.left > 0:
         return
