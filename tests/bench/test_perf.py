@@ -22,7 +22,7 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     assert args._run(args) == 0
     result = json.loads((tmp_path / "perf.json").read_text())
     rows = {r["mode"]: r for r in result["rows"]}
-    assert set(rows) == {"full", "fast", "sliced"}
+    assert set(rows) == {"full", "full_sliced", "fast", "fast_sliced"}
     for row in rows.values():
         assert row["grid"] == 28 and row["n_candidates"] == 13 * 13
         assert row["decisions"] == 14 - 6 and not row["errors"]

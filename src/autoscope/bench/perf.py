@@ -8,7 +8,9 @@ side by side. Modes (:data:`MODES`):
 * ``full`` — today's default: the committee retrained at every decision;
 * ``fast`` — the fast update path (``refit_every=5``): between retrains the GP is
   conditioned on the new point with the network frozen (:mod:`autoscope.models._update`);
-* ``sliced`` — the same, with every retrain (re-initialisations included) run on a copy
+* ``full_sliced`` — ``full`` with the re-initialisations trained on a copy, 30 Adam steps
+  per decision beside the warm fits, and swapped in when done (``refit_slice=30``);
+* ``fast_sliced`` — ``fast`` with every retrain (re-initialisations included) run on a copy
   of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``).
 
 Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
@@ -45,7 +47,20 @@ MODES: dict[str, tuple[dict[str, Any], str]] = {
         {"name": "committee", "params": {"refit_every": 5}},
         "fast update path: conditioned between retrains every 5th decision",
     ),
-    "sliced": (
+    "full_sliced": (
+        {
+            "name": "committee",
+            "params": {
+                "members": [
+                    {"name": "spatial_dkl", "params": {"refit_slice": 30}},
+                    {"name": "gp_coords", "params": {"refit_slice": 30}},
+                ]
+            },
+        },
+        "retrained at every decision; each re-initialisation trained on a copy, 30 Adam "
+        "steps per decision, and swapped in when done",
+    ),
+    "fast_sliced": (
         {
             "name": "committee",
             "params": {
@@ -82,7 +97,7 @@ class PerfConfig:
     """
 
     grids: list[int] = field(default_factory=lambda: [64, 128, 256])
-    modes: list[str] = field(default_factory=lambda: ["full", "fast", "sliced"])
+    modes: list[str] = field(default_factory=lambda: ["full", "full_sliced", "fast", "fast_sliced"])
     tasks: list[str] = field(default_factory=lambda: ["stem", "spm"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget: int = 100
