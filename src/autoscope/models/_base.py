@@ -350,10 +350,11 @@ class GPSurrogate:
         if cand is None or not cand.matches(x, self._version):
             arr = np.asarray(x)
             self._check_shape(arr)
-            cand = CandidateCache(x, self._version)
             xt = self._tensor(self._transform(arr))
-            cand.build(self.module.feature_map, self.module.covar_module, xt, self._cache,
-                       batch_size)  # fmt: skip
+            m = self.module
+            cand = CandidateCache.build(
+                x, self._version, m.feature_map, m.covar_module, xt, self._cache, batch_size
+            )
             self._candidates = cand
         noise = float(self._cache["noise"])
         return cand.posterior(

@@ -44,7 +44,6 @@ def resolve_device(
     """
     if requested != "auto":
         return torch.device(requested)
-    big = n_candidates is not None and min_candidates is not None
-    if big and n_candidates >= min_candidates and torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("cpu")
+    if n_candidates is None or min_candidates is None or n_candidates < min_candidates:
+        return torch.device("cpu")
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

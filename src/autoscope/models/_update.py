@@ -170,19 +170,20 @@ class CandidateCache:
     array object the recommender passes (``x is cache.x``), which it never mutates.
     """
 
-    def __init__(self, x: np.ndarray, version: int):
+    def __init__(self, x: Any, version: int, z: torch.Tensor, v: torch.Tensor,
+                 mean: torch.Tensor, var: torch.Tensor):  # fmt: skip
         self.x, self.version = x, version
-        self.z: torch.Tensor | None = None
-        self.v: torch.Tensor | None = None
-        self.mean: torch.Tensor | None = None  # standardised, float64
-        self.var: torch.Tensor | None = None  # standardised, float64, latent
+        self.z, self.v = z, v
+        self.mean = mean  # standardised, float64
+        self.var = var  # standardised, float64, latent
 
     def matches(self, x: Any, version: int) -> bool:
-        """Whether this cache holds the posterior over ``x`` for feature-map ``version``."""
+        """Return whether this cache holds the posterior over ``x`` for ``version``."""
         return self.x is x and self.version == version
 
-    def build(self, feature_map: Any, kernel: Any, xt: torch.Tensor, cache: dict,
-              chunk: int = CHUNK) -> None:  # fmt: skip
+    @classmethod
+    def build(cls, x: Any, version: int, feature_map: Any, kernel: Any, xt: torch.Tensor,
+              cache: dict, chunk: int = CHUNK) -> CandidateCache:  # fmt: skip
         """Evaluate embeddings, ``V``, mean and variance over all candidates, in chunks."""
         L = cache["L"].to(xt.dtype)
         alpha = cache["alpha"].to(xt.dtype)
@@ -196,9 +197,8 @@ class CandidateCache:
                 vars_.append((kernel(z, z, diag=True) - (v * v).sum(0)).double())
                 zs.append(z)
                 vs.append(v)
-        self.z, self.v = torch.cat(zs), torch.cat(vs, dim=1)
-        self.mean = torch.cat(means) + cache["const"].detach().double()
-        self.var = torch.cat(vars_)
+            mean = torch.cat(means) + cache["const"].detach().double()
+        return cls(x, version, torch.cat(zs), torch.cat(vs, dim=1), mean, torch.cat(vars_))
 
     def extend(self, kernel: Any, z_new: torch.Tensor, b: torch.Tensor, l22: torch.Tensor,
                w_new: torch.Tensor) -> None:  # fmt: skip
