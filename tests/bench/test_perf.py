@@ -47,3 +47,20 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
 def test_perf_config_names_the_bad_setting(tmp_path, over, word):
     with pytest.raises(InputDataError, match=word):
         run_perf(PerfConfig(**over), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        (["--perf", "--quick"], "--perf does not take --quick"),
+        (["--perf", "--methods", "random"], "--methods"),
+        (["--grids", "64"], "--grids is a --perf option"),
+    ],
+)
+def test_perf_cli_refuses_options_it_does_not_use(tmp_path, argv, word):
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", *argv, "--out", str(tmp_path)])
+    with pytest.raises(InputDataError, match=word):
+        args._run(args)
+    assert not (tmp_path / "perf.json").exists()

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from autoscope._argtypes import nonnegative_int, positive_int
+from autoscope.errors import InputDataError
 
 __all__ = ["HELP", "add_bench_arguments", "add_bench_parser", "config_from_args", "run_bench"]
 
@@ -144,6 +145,8 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
 
     if getattr(args, "perf", False):
         return _run_perf(args)
+    if getattr(args, "grids", None) is not None:
+        raise InputDataError("--grids is a --perf option (use --shape for the benchmark)")
     config = config_from_args(args)
     result = run_benchmark(
         config,
@@ -164,9 +167,16 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
     return 0
 
 
+#: benchmark options that --perf does not use
+_NOT_PERF = ("quick", "methods", "shape", "patch_size", "jobs", "resume", "report_only", "markdown")
+
+
 def _run_perf(args: argparse.Namespace) -> int:
     from autoscope.bench.perf import PerfConfig, run_perf
 
+    other = [f"--{n.replace('_', '-')}" for n in _NOT_PERF if getattr(args, n, None)]
+    if other:
+        raise InputDataError(f"--perf does not take {', '.join(other)}")
     over: dict[str, Any] = {}
     for name, key in (("tasks", "tasks"), ("grids", "grids"), ("budget", "budget")):
         if getattr(args, name, None) is not None:
