@@ -2,8 +2,9 @@
 
 The default recommender (committee, EI) with ``refit_every=1`` (retrain every decision, the
 default) and ``refit_every=5`` (the fast update path) on the benchmark protocol (64 x 64,
-16 x 16 patches, 10 seed points, budget 100), seeds 0-4 (or those given) of ``stem`` and ``spm``. Prints one
-line per run and writes the JSON given as the first argument. Quoted in ``benchmarks/PERF.md``.
+16 x 16 patches, 10 seed points, budget 100), seeds 0-4 (or those given) of ``stem`` and
+``spm``. Prints one line per run and writes the JSON given as the first argument. Quoted in
+``benchmarks/PERF.md``.
 
 Usage::
 
