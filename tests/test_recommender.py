@@ -525,3 +525,28 @@ def test_default_models_image_committee_features_dkl():
     flat.ingest([{"_id": i, "value": float(i)} for i in range(5)])
     flat.suggest(1)
     assert flat.model.name == "dkl"
+
+
+def test_fast_update_path_is_recorded_and_a_rebuilt_recommender_replays_it(image):
+    spatial = {"name": "spatial_dkl", "params": FAST_DKL["params"]}
+    model = {"name": "committee", "params": {"refit_every": 3, "members": [spatial, "gp_coords"]}}
+    rec = make(image, model=model, seed=2)
+    path, updates = [], []
+    for _ in range(9):
+        pts = rec.suggest(1)
+        path.append(pts[0]["_id"])
+        updates.append((rec.last_decision["update"], rec.last_decision["iterations"]))
+        feed(rec, pts)
+    model_updates = updates[2:]  # two random seed points first (min_train)
+    assert updates[0][0] is None and model_updates[0] == ("train", 25 + 100)
+    assert ("condition", 0) in model_updates
+    assert all(u in ("train", "condition", "condition+train") for u, _ in model_updates)
+    cfg = json.loads(json.dumps(rec.config))
+    assert cfg["model"]["params"]["refit_every"] == 3
+    again = DKLRecommender(image, **cfg)
+    replayed = []
+    for _ in range(9):
+        pts = again.suggest(1)
+        replayed.append(pts[0]["_id"])
+        feed(again, pts)
+    assert replayed == path

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 FAST = {"n_iter": 60, "warm_iter": 10}
 
 
-def test_auto_device_is_cuda_and_fit_learns(image_data):
+def test_cuda_device_fit_learns(image_data):
     patches, _, y = image_data
     idx = np.random.default_rng(0).permutation(len(y))
     train, test = idx[:80], idx[80:]
-    model = DKL(seed=0, n_iter=150)
+    model = DKL(seed=0, n_iter=150, device="cuda")
     assert model.device.type == "cuda"
     model.fit(patches[train], y[train])
     assert all(p.is_cuda for p in model.module.parameters())
@@ -94,3 +94,15 @@ def test_recommender_closed_loop_on_cuda():
     assert mean.shape == var.shape == (len(rec.candidates),)
     assert np.isfinite(mean).all() and (var > 0).all()
     assert rec.model.module is not None and next(rec.model.module.parameters()).is_cuda
+
+
+def test_auto_places_the_committee_s_dkl_on_cuda_from_128x128_only():
+    from autoscope.models import Committee
+
+    rng = np.random.default_rng(0)
+    for n, want in ((2_401, "cpu"), (12_769, "cuda")):
+        x = np.concatenate([rng.normal(size=(n, 16)), rng.uniform(0, 100, (n, 2))], axis=1)
+        committee = Committee()
+        committee.feature_shape = (4, 4)
+        committee.prepare(x.astype(np.float32))
+        assert [m.device.type for m in committee.models] == [want, "cpu"]

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from autoscope._argtypes import nonnegative_int, positive_int
+from autoscope.errors import InputDataError
 
 __all__ = [
     "HELP",
@@ -101,6 +102,22 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="also write the markdown report to PATH (plot links made relative to it)",
     )
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    p.add_argument(
+        "--perf",
+        action="store_true",
+        help="decision latency (median, p95) and discovery of the full-retrain and fast-update "
+        "modes side by side on several grid sides; writes DIR/PERF.md (autoscope.bench.perf)",
+    )
+    p.add_argument(
+        "--grids",
+        type=_sides,
+        default=None,
+        help="with --perf: comma-separated grid sides (default 64,128,256)",
+    )
+
+
+def _sides(text: str) -> list[int]:
+    return [positive_int(t) for t in _names(text)]
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -137,6 +154,10 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
     from autoscope.bench.runner import run_benchmark
     from autoscope.bench.summary import summarize
 
+    if getattr(args, "perf", False):
+        return _run_perf(args)
+    if getattr(args, "grids", None) is not None:
+        raise InputDataError("--grids is a --perf option (use --shape for the benchmark)")
     config = config_from_args(args)
     result = run_benchmark(
         config,
@@ -219,3 +240,27 @@ def terminal_summary(summary: dict[str, Any], config: Any, report: Any) -> str:
         if failed:
             lines.append(f"  {failed} target(s) not met at the full settings (see the report)")
     return "\n".join(lines)
+
+
+#: benchmark options that --perf does not use
+_NOT_PERF = ("quick", "methods", "shape", "patch_size", "jobs", "resume", "report_only", "markdown")
+
+
+def _run_perf(args: argparse.Namespace) -> int:
+    from autoscope.bench.perf import PerfConfig, run_perf
+
+    other = [f"--{n.replace('_', '-')}" for n in _NOT_PERF if getattr(args, n, None)]
+    if other:
+        raise InputDataError(f"--perf does not take {', '.join(other)}")
+    over: dict[str, Any] = {}
+    for name, key in (("tasks", "tasks"), ("grids", "grids"), ("budget", "budget")):
+        if getattr(args, name, None) is not None:
+            over[key] = getattr(args, name)
+    if args.n_seed is not None:
+        over["n_seed"] = args.n_seed
+    if args.seeds is not None:
+        over["seeds"] = list(range(args.seeds))
+    config = PerfConfig(**over)
+    run_perf(config, args.out, log=sys.stdout)
+    print(f"autoscope bench --perf: wrote {args.out}/PERF.md", file=sys.stdout)
+    return 0

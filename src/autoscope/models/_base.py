@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from linear_operator.utils.errors import NanError, NotPSDError
 
 from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models._device import resolve_device
 from autoscope.models._gp import (
     _KERNELS,
     CandidatePosterior,
@@ -37,10 +37,21 @@ from autoscope.models._training import (
     recorded_numerical_warnings,
     torch_threads,
 )
+from autoscope.models._update import (
+    BACKGROUND,
+    FIT_ERRORS,
+    CandidateCache,
+    RefitSchedule,
+    Shadow,
+    advance_shadow,
+    condition,
+    start_shadow,
+    train_trigger,
+)
 
 __all__ = ["GPSurrogate", "check_float", "check_int", "log_normal"]
 
-_FIT_ERRORS = (NotPSDError, NanError, NonFiniteLoss, ModelFittingError, torch.linalg.LinAlgError)
+_FIT_ERRORS = FIT_ERRORS
 
 
 def check_float(name: str, value: Any, low: float, *, strict: bool = False) -> float:
@@ -96,6 +107,23 @@ class GPSurrogate:
         Adam steps at the other fits (warm start from the previous weights).
     reinit_every : int
         Re-initialise all weights every ``reinit_every`` fits (0: never).
+    refit_every : int
+        The fast update path (:mod:`autoscope.models._update`): train at every
+        ``refit_every``-th fit and in between only condition the GP on the new points,
+        the feature map and hyperparameters frozen (1, default: train at every fit).
+    refit_surprise : float or None
+        With ``refit_every > 1``, train instead when a new point's standardised
+        forecast error exceeds this (``None``, default: never).
+    refit_growth : float
+        With ``refit_every > 1``, train instead when the training set has grown by
+        this factor since the last training.
+    refit_slice : int
+        0 (default): train at the fit where training is due. ``s > 0``: train a copy
+        of the model (a fresh one for a re-initialisation) ``s`` Adam steps per fit
+        and swap it in when its ``warm_iter`` (``n_iter``) steps are done, while the
+        served model is only conditioned (``refit_every > 1``) or warm-fitted as
+        usual (``refit_every = 1``: only re-initialisations go to the copy). No
+        decision then pays a whole re-initialisation.
     lr_gp : float
         Adam learning rate of the GP hyperparameters.
     max_attempts : int
@@ -104,7 +132,9 @@ class GPSurrogate:
         Seed of every initialisation (torch's global RNG is left as it was).
     dtype : {"float32", "float64"}
     device : {"auto", "cpu", "cuda"}
-        ``"auto"``: CUDA when available, else CPU.
+        ``"auto"``: decided in :meth:`prepare` (:mod:`autoscope.models._device`): CUDA
+        when available for a model with a neural feature map and at least
+        :attr:`cuda_min_candidates` candidates, else CPU.
     threads : int or None
         torch intra-op threads used during ``fit``/``predict`` (restored afterwards;
         ``None``: leave torch's setting alone).
@@ -119,6 +149,8 @@ class GPSurrogate:
     #: one candidate's feature shape, for models that reshape flat features (the recommender
     #: sets it on image candidates); ``None``: the features as given
     feature_shape: tuple[int, ...] | None = None
+    #: candidates from which ``device="auto"`` runs this model on CUDA (``None``: never)
+    cuda_min_candidates: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -133,6 +165,10 @@ class GPSurrogate:
         n_iter: int = 100,
         warm_iter: int = 20,
         reinit_every: int = 0,
+        refit_every: int = 1,
+        refit_surprise: float | None = None,
+        refit_growth: float = 1.5,
+        refit_slice: int = 0,
         lr_gp: float = 0.1,
         max_attempts: int = 4,
         seed: int = 0,
@@ -164,6 +200,12 @@ class GPSurrogate:
             "n_iter": check_int("n_iter", n_iter, 0),
             "warm_iter": check_int("warm_iter", warm_iter, 0),
             "reinit_every": check_int("reinit_every", reinit_every, 0),
+            "refit_every": check_int("refit_every", refit_every, 1),
+            "refit_surprise": None
+            if refit_surprise is None
+            else check_float("refit_surprise", refit_surprise, 0.0, strict=True),
+            "refit_growth": check_float("refit_growth", refit_growth, 1.0, strict=True),
+            "refit_slice": check_int("refit_slice", refit_slice, 0),
             "lr_gp": check_float("lr_gp", lr_gp, 0.0, strict=True),
             "max_attempts": check_int("max_attempts", max_attempts, 1, 10),
             "seed": check_int("seed", seed, 0),
@@ -172,14 +214,23 @@ class GPSurrogate:
             "threads": None if threads is None else check_int("threads", threads, 1, 256),
         }
         self.dtype = torch.float64 if dtype == "float64" else torch.float32
-        dev = "cuda" if device == "auto" and torch.cuda.is_available() else device
-        self.device = torch.device("cpu" if dev == "auto" else dev)
+        self.device = resolve_device(device, None, self.cuda_min_candidates)
         self.module: GPModule | None = None
         self.n_fits = 0
         self._y_loc, self._y_scale = 0.0, 1.0
         self._cache: dict[str, torch.Tensor] | None = None
         self._in_shape: tuple[int, ...] | None = None
         self.prepared = False
+        self._schedule = RefitSchedule(
+            self._params["refit_every"],
+            self._params["refit_surprise"],
+            self._params["refit_growth"],
+        )
+        self._candidates: CandidateCache | None = None
+        self._version = 0  # bumped whenever the feature map or hyperparameters change
+        self._train_xy: tuple[np.ndarray, np.ndarray] | None = None
+        self._since_train, self._n_at_train, self._last_reinit = 0, 0, 0
+        self._shadow: Shadow | None = None
 
     # -- spec ---------------------------------------------------------------------------------
     @property
@@ -210,6 +261,10 @@ class GPSurrogate:
         x_all = np.asarray(x_all)
         if x_all.ndim < 2 or x_all.shape[0] == 0 or not np.isfinite(x_all).all():
             raise InputDataError(f"prepare expects finite x_all (N, ...), got {x_all.shape}")
+        if self.module is None:  # "auto" decides on the number of candidates
+            self.device = resolve_device(
+                self._params["device"], x_all.shape[0], self.cuda_min_candidates
+            )
         with torch_threads(self._params["threads"]):
             self._prepare(x_all)
         self.prepared = True
@@ -241,7 +296,10 @@ class GPSurrogate:
         dict
             Fit report: ``loss`` (negative MLL per point), ``iterations``,
             ``reinit``, ``attempts``, ``failures``, ``jitter_warnings``,
-            ``stale`` (previous weights kept), ``seconds``.
+            ``stale`` (previous weights kept), ``seconds``, ``update``
+            (``"train"`` or ``"condition"``, the fast path) and ``trigger`` (why a
+            fast-path model trained: ``"first"``, ``"schedule"``, ``"growth"``,
+            ``"surprise"``, ``"reinit"``, ``"data"``, ``"failed"``; else ``None``).
 
         Raises
         ------
@@ -255,9 +313,27 @@ class GPSurrogate:
         if not self.prepared:
             self.prepare(x)
         with torch_threads(self._params["threads"]):
-            xt = self._tensor(self._transform(x))
-            yt = self._standardize(y)
-            report = self._fit(xt, yt, tuple(x.shape[1:]))
+            trigger = train_trigger(self, x, y)
+            fast = self._schedule.fast
+            if trigger in BACKGROUND and self._params["refit_slice"] > 0:
+                if self._shadow is None and (fast or trigger == "reinit"):
+                    self._shadow = start_shadow(self, x, y, trigger)
+                trigger = None if fast else "schedule"  # without the fast path: warm fits go on
+            report = condition(self, x, y) if trigger is None else trigger
+            if isinstance(report, str):
+                xt = self._tensor(self._transform(x))
+                yt = self._standardize(y)
+                trigger, report = report, self._fit(xt, yt, tuple(x.shape[1:]))
+                self._since_train, self._n_at_train = 0, len(y)
+                report.update({"update": "train", "trigger": trigger})
+                if trigger != "schedule":  # new data or a failure: the retrain is outdated
+                    self._shadow = None
+            else:
+                self._since_train += 1
+            if self._shadow is not None:
+                advance_shadow(self, x, y, report)
+            if self._schedule.fast:  # the next fit checks that it only adds points
+                self._train_xy = (x.copy(), y.copy())
         report["seconds"] = time.perf_counter() - t0
         self.n_fits += 1
         return report
@@ -268,36 +344,30 @@ class GPSurrogate:
             return self._posterior(x, batch_size)
 
     def _posterior(self, x: np.ndarray, batch_size: int) -> CandidatePosterior:
+        """Return the posterior over ``x``; over the last array object, from the cache.
+
+        The candidates' embeddings and ``V`` are computed once per training (in chunks
+        of ``batch_size``) and extended by the fast path; a new array rebuilds them.
+        """
         if self._cache is None:
             raise ModelFittingError(f"{type(self).__name__} is not fitted yet")
-        x = np.asarray(x)
-        self._check_shape(x)
-        xt = self._tensor(self._transform(x))
-        c = self._cache
-        zs, means, vars_, vs = [], [], [], []
-        module = self._fitted_module()
-        with torch.no_grad():
-            kern = module.covar_module
-            for start in range(0, xt.shape[0], batch_size):
-                z = module.feature_map(xt[start : start + batch_size])
-                ks = kern(z, c["z"]).to_dense()
-                v = torch.linalg.solve_triangular(c["L"], ks.T, upper=False)
-                means.append(c["const"] + ks @ c["alpha"])
-                vars_.append(kern(z, z, diag=True) - (v * v).sum(0))
-                zs.append(z)
-                vs.append(v)
-        sy = self._y_scale
-        mean = torch.cat(means).double().cpu().numpy() * sy + self._y_loc
-        var = np.clip(torch.cat(vars_).double().cpu().numpy(), 1e-12, None) * sy**2
-        return CandidatePosterior(
-            mean=mean,
-            var=var,
-            noise=float(c["noise"]) * sy**2,
-            _z=torch.cat(zs),
-            _v=torch.cat(vs, dim=1),
-            _kernel=kern,
-            _scale=sy,
-            _threads=self._params["threads"],
+        cand = self._candidates
+        if cand is None or not cand.matches(x, self._version):
+            arr = np.asarray(x)
+            self._check_shape(arr)
+            xt = self._tensor(self._transform(arr))
+            m = self._fitted_module()
+            cand = CandidateCache.build(
+                x, self._version, m.feature_map, m.covar_module, xt, self._cache, batch_size
+            )
+            self._candidates = cand
+        noise = float(self._cache["noise"])
+        return cand.posterior(
+            self._fitted_module().covar_module,
+            noise,
+            self._y_loc,
+            self._y_scale,
+            self._params["threads"],
         )
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,12 +436,12 @@ class GPSurrogate:
         return make_kernel(p["kernel"], dim, ard=p["ard"], nu=p["nu"], lengthscale=p["lengthscale"])
 
     def _needs_reinit(self, in_shape: tuple[int, ...]) -> bool:
+        return self.module is None or self._in_shape != in_shape or self._reinit_due()
+
+    def _reinit_due(self) -> bool:
+        """Return whether a multiple of ``reinit_every`` fits passed since the last reinit."""
         every = self._params["reinit_every"]
-        return (
-            self.module is None
-            or self._in_shape != in_shape
-            or (every > 0 and self.n_fits % every == 0)
-        )
+        return every > 0 and self.n_fits // every > self._last_reinit // every
 
     def _train(self, module: GPModule, xt, yt, n_iter: int, lr_scale: float, jitter):
         """Run the optimiser; subclasses with a trained feature map override the rates."""
@@ -400,7 +470,7 @@ class GPSurrogate:
                 with recorded_numerical_warnings(warn):
                     if fresh:
                         self.module = self._build(xt, yt, in_shape, attempt)
-                        self._in_shape = in_shape
+                        self._in_shape, self._last_reinit = in_shape, self.n_fits
                     module = self._fitted_module()
                     if not fresh:
                         module.set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
@@ -458,6 +528,11 @@ class GPSurrogate:
             chol = cholesky_jittered(k)
             const = m.mean_module.constant.reshape(())
             alpha = torch.cholesky_solve((yt - const).unsqueeze(-1), chol).squeeze(-1)
+            chol64 = chol.double()
+            w = torch.linalg.solve_triangular(
+                chol64, (yt - const).double().unsqueeze(-1), upper=False
+            ).squeeze(-1)
         if not (torch.isfinite(alpha).all() and torch.isfinite(z).all()):
             raise NonFiniteLoss("posterior weights are not finite")
-        self._cache = {"z": z, "L": chol, "alpha": alpha, "const": const, "noise": noise}
+        self._cache = {"z": z, "L": chol64, "w": w, "alpha": alpha, "const": const, "noise": noise}
+        self._version += 1  # the cached candidate posterior is stale

@@ -35,6 +35,9 @@ class Committee(Ensemble):
         coordinates (or only the features) gets those columns.
     seed : int
         Seeds every member whose spec has no seed of its own.
+    refit_every : int, optional
+        The fast update path for every member that does not set it
+        (:class:`~autoscope.models.Ensemble`); ``None``: the members' own setting.
 
     Examples
     --------
@@ -48,13 +51,21 @@ class Committee(Ensemble):
 
     name = "committee"
 
-    def __init__(self, *, members: Sequence[Any] = ("spatial_dkl", "gp_coords"), seed: int = 0):
+    def __init__(
+        self,
+        *,
+        members: Sequence[Any] = ("spatial_dkl", "gp_coords"),
+        seed: int = 0,
+        refit_every: int | None = None,
+    ):
         if isinstance(members, str) or not isinstance(members, Sequence):
             raise InputDataError(
                 f"committee members must be a list of 2-16 model specs, got {members!r}"
             )
-        super().__init__(members=list(members), seed=seed)
+        super().__init__(members=list(members), seed=seed, refit_every=refit_every)
         self._params = {"members": self._params["members"], "seed": self._params["seed"]}
+        if refit_every is not None:
+            self._params["refit_every"] = refit_every
 
 
 register(Committee.name, Committee)

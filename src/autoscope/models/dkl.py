@@ -26,6 +26,7 @@ from torch import nn
 
 from autoscope.errors import InputDataError
 from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._device import DKL_CUDA_MIN_CANDIDATES
 from autoscope.models._pretrain import pretrain_extractor
 from autoscope.models._registry import register
 from autoscope.models._training import adam_mll, derive_seed, fork_seed
@@ -164,6 +165,7 @@ class DKL(GPSurrogate):
 
     name = "dkl"
     _train_feature_map = True
+    cuda_min_candidates = DKL_CUDA_MIN_CANDIDATES
 
     def __init__(
         self,

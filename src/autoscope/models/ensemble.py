@@ -80,6 +80,18 @@ class _Columns:
 
     def __init__(self, model: GPSurrogate, columns: slice):
         self.model, self.columns = model, columns
+        self._last: tuple[Any, np.ndarray] | None = None
+
+    def _cols(self, x: Any) -> np.ndarray:
+        """Return the member's columns of ``x``: the same view for the same array object.
+
+        The member's posterior cache is keyed on the array it is given
+        (:class:`~autoscope.models._update.CandidateCache`), so the candidates' view is
+        made once.
+        """
+        if self._last is None or self._last[0] is not x:
+            self._last = (x, np.asarray(x)[:, self.columns])
+        return self._last[1]
 
     def __getattr__(self, name: str) -> Any:  # prepared, spec, structure_share, ...
         return getattr(self.__dict__["model"], name)
@@ -93,13 +105,13 @@ class _Columns:
         self.model.feature_shape = shape
 
     def prepare(self, x_all: np.ndarray) -> None:
-        self.model.prepare(np.asarray(x_all)[:, self.columns])
+        self.model.prepare(self._cols(x_all))
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         return self.model.fit(np.asarray(x)[:, self.columns], y)
 
     def posterior(self, x: np.ndarray, batch_size: int = 4096) -> CandidatePosterior:
-        return self.model.posterior(np.asarray(x)[:, self.columns], batch_size)
+        return self.model.posterior(self._cols(x), batch_size)
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         return self.model.embed(np.asarray(x)[:, self.columns])
@@ -139,6 +151,10 @@ class Ensemble(GPSurrogate):
         Copies: member ``k`` is seeded ``seed`` for ``k = 0`` (so it is the single model)
         and a seed derived from ``(seed, k)`` otherwise. A list: every member is seeded
         ``seed`` unless its spec gives its own.
+    refit_every : int, optional
+        Given to every member whose spec does not set it: the fast update path
+        (:class:`~autoscope.models.GPSurrogate`), training every ``refit_every``-th fit
+        and conditioning in between. ``None`` (default): the members' own setting.
 
     Examples
     --------
@@ -156,24 +172,34 @@ class Ensemble(GPSurrogate):
     name = "ensemble"
 
     def __init__(
-        self, *, base: Any = "spatial_dkl", members: int | Sequence[Any] = 3, seed: int = 0
+        self,
+        *,
+        base: Any = "spatial_dkl",
+        members: int | Sequence[Any] = 3,
+        seed: int = 0,
+        refit_every: int | None = None,
     ):
         seed = check_int("seed", seed, 0)
+        shared: dict[str, Any] = {"seed": seed}
+        if refit_every is not None:
+            shared["refit_every"] = check_int("refit_every", refit_every, 1)
         self.models: list[GPSurrogate]
         if isinstance(members, list | tuple):
             if not 2 <= len(members) <= 16:
                 raise InputDataError(f"an ensemble needs 2-16 members, got {len(members)}")
-            specs = [_member_spec(m, seed) for m in members]
+            specs = [_member_spec(m, shared) for m in members]
             built = [build_model(name, **params) for name, params in specs]
             lead = built[0]
             self.models = [_reading(m, lead.input_kind) for m in built]
             stored = [m.spec for m in built]
-            for spec, member in zip(stored, members, strict=True):  # the ensemble's seed seeds it
-                if "seed" not in (split_spec(member, "model")[1] or {}):
-                    spec["params"].pop("seed")
+            for spec, member in zip(stored, members, strict=True):  # the ensemble's own settings
+                own = split_spec(member, "model")[1] or {}
+                for key in shared:
+                    if key not in own:
+                        spec["params"].pop(key, None)
             self._params = {"base": None, "members": stored, "seed": seed}
         else:
-            name, params = _member_spec(base, seed)
+            name, params = _member_spec(base, shared)
             params.pop("seed")
             k_members = check_int("members", members, 2, 16)
             self.models = [
@@ -185,6 +211,12 @@ class Ensemble(GPSurrogate):
             lead = self.models[0]
             self._params = {"base": lead.spec, "members": k_members, "seed": seed}
             self._params["base"]["params"].pop("seed", None)
+            if refit_every is not None and "refit_every" not in (
+                split_spec(base, "model")[1] or {}
+            ):
+                self._params["base"]["params"].pop("refit_every", None)
+        if refit_every is not None:  # absent otherwise: specs stored before it existed still match
+            self._params["refit_every"] = refit_every
         self.input_kind = lead.input_kind
         self.n_fits = 0
 
@@ -226,7 +258,10 @@ class Ensemble(GPSurrogate):
         """Fit every member; the report sums iterations and seconds and joins failures."""
         reports = [m.fit(x, y) for m in self.models]
         self.n_fits += 1
+        updates = sorted({r.get("update", "train") for r in reports})
         return {
+            "update": "+".join(updates),
+            "trigger": next((r["trigger"] for r in reports if r.get("trigger")), None),
             "loss": float(np.mean([r["loss"] for r in reports])),
             "iterations": sum(r["iterations"] for r in reports),
             "reinit": any(r["reinit"] for r in reports),
@@ -252,12 +287,12 @@ class Ensemble(GPSurrogate):
         return f"Ensemble(fits={self.n_fits}, {self._params})"
 
 
-def _member_spec(spec: Any, seed: int) -> tuple[str, dict[str, Any]]:
-    """Return a member's ``(name, params)``, seeded ``seed`` unless the spec has a seed."""
+def _member_spec(spec: Any, shared: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return a member's ``(name, params)``: ``shared`` settings unless the spec has its own."""
     name, params = split_spec(spec, "model")
     if name == Ensemble.name:
         raise InputDataError("an ensemble member cannot be another ensemble")
-    return name, {"seed": seed, **params}
+    return name, {**shared, **params}
 
 
 register(Ensemble.name, Ensemble)

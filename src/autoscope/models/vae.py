@@ -23,6 +23,7 @@ from torch import nn
 
 from autoscope.errors import ModelFittingError
 from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._device import DKL_CUDA_MIN_CANDIDATES
 from autoscope.models._registry import register
 from autoscope.models._training import derive_seed, fork_seed
 
@@ -117,6 +118,7 @@ class VAEGP(GPSurrogate):
     """
 
     name = "vae_gp"
+    cuda_min_candidates = DKL_CUDA_MIN_CANDIDATES  # the VAE trains on every candidate
 
     def __init__(
         self,

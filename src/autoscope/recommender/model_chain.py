@@ -89,6 +89,9 @@ class FitOutcome:
             "train_loss": json_float(rep.get("loss")),
             "iterations": rep.get("iterations", 0),
             "reinit": rep.get("reinit", False),
+            # the fast update path's schedule: "train" or "condition" (per member, joined)
+            "update": rep.get("update"),
+            "update_trigger": rep.get("trigger"),
             "fit_failures": self.failures + list(rep.get("failures", [])),
             "n_train": int(len(y)),
             "n_measured": n_measured,

@@ -1,0 +1,266 @@
+"""``autoscope bench --perf``: decision latency and discovery of the model's update modes.
+
+For every grid side (64, 128, 256 by default) and every mode, the default recommender
+(the committee, EI) runs closed loop on the benchmark tasks over a few seeds, exactly as
+in the benchmark (:func:`autoscope.bench.methods.run_method`); one run writes every row
+side by side. Modes (:data:`MODES`):
+
+* ``full`` — today's default: the committee retrained at every decision;
+* ``fast`` — the fast update path (``refit_every=5``): between retrains the GP is
+  conditioned on the new point with the network frozen (:mod:`autoscope.models._update`);
+* ``full_sliced`` — ``full`` with the re-initialisations trained on a copy, 30 Adam steps
+  per decision beside the warm fits, and swapped in when done (``refit_slice=30``);
+* ``fast_sliced`` — ``fast`` with every retrain (re-initialisations included) run on a copy
+  of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``).
+
+Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
+of every candidate + acquisition) median and p95 over all decisions of all seeds, the
+worst decision, the median over seeds of the steps to the true top 1 %, and the peak
+RSS. Wall-clock numbers depend on the machine and its load; the report says where it
+ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoscope.bench import metrics
+from autoscope.bench.methods import Method, run_method
+from autoscope.bench.runner import evaluate_run
+from autoscope.bench.tasks import build_task
+from autoscope.errors import InputDataError
+
+__all__ = ["MODES", "PerfConfig", "perf_markdown", "run_perf"]
+
+#: mode name → (model spec, what it is)
+MODES: dict[str, tuple[dict[str, Any], str]] = {
+    "full": ({"name": "committee", "params": {}}, "retrained at every decision (default)"),
+    "fast": (
+        {"name": "committee", "params": {"refit_every": 5}},
+        "fast update path: conditioned between retrains every 5th decision",
+    ),
+    "full_sliced": (
+        {
+            "name": "committee",
+            "params": {
+                "members": [
+                    {"name": "spatial_dkl", "params": {"refit_slice": 30}},
+                    {"name": "gp_coords", "params": {"refit_slice": 30}},
+                ]
+            },
+        },
+        "retrained at every decision; each re-initialisation trained on a copy, 30 Adam "
+        "steps per decision, and swapped in when done",
+    ),
+    "fast_sliced": (
+        {
+            "name": "committee",
+            "params": {
+                "members": [
+                    {"name": "spatial_dkl", "params": {"refit_every": 5, "refit_slice": 10}},
+                    {"name": "gp_coords", "params": {"refit_every": 5, "refit_slice": 10}},
+                ]
+            },
+        },
+        "fast update path, each retrain run 10 Adam steps per decision on a copy "
+        "(reinit included) and swapped in when done",
+    ),
+}
+
+
+@dataclass
+class PerfConfig:
+    """What ``--perf`` runs.
+
+    Attributes
+    ----------
+    grids : list of int
+        Grid sides in pixels (16 x 16 patches: ``(g - 15)^2`` candidates).
+    modes : list of str
+        Keys of :data:`MODES`.
+    tasks : list of str
+        Benchmark tasks with a free grid size (``stem``, ``spm``, ``fourd``, ``unrelated``).
+    seeds : list of int
+    budget, n_seed : int
+        Measurements per run and random seed points, per grid side
+        (``budget`` applies to every grid unless ``budgets`` names one).
+    budgets : dict of int to int
+        Per-grid budget overrides (large grids are slow with ``full``).
+    """
+
+    grids: list[int] = field(default_factory=lambda: [64, 128, 256])
+    modes: list[str] = field(default_factory=lambda: ["full", "full_sliced", "fast", "fast_sliced"])
+    tasks: list[str] = field(default_factory=lambda: ["stem", "spm"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    budget: int = 100
+    n_seed: int = 10
+    budgets: dict[int, int] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise :class:`InputDataError` naming the first bad setting."""
+        bad = [m for m in self.modes if m not in MODES]
+        if bad:
+            raise InputDataError(f"unknown perf mode(s) {bad}; available: {', '.join(MODES)}")
+        fixed = [t for t in self.tasks if t in ("beps", "stem128")]
+        if fixed:
+            raise InputDataError(f"task(s) {fixed} have a fixed grid; --perf needs stem/spm/...")
+        small = [g for g in self.grids if g < 24]
+        if small:
+            raise InputDataError(f"grid sides must be >= 24 pixels, got {small}")
+        if not self.seeds or not self.tasks or not self.grids:
+            raise InputDataError("--perf needs at least one seed, task and grid")
+        for g in self.grids:
+            if not 1 <= self.n_seed < self.budget_for(g):
+                raise InputDataError(
+                    f"need 1 <= n_seed < budget, got n_seed={self.n_seed}, "
+                    f"budget={self.budget_for(g)} at grid {g}"
+                )
+
+    def budget_for(self, grid: int) -> int:
+        """Return the budget used on grid side ``grid``."""
+        return int(self.budgets.get(grid, self.budget))
+
+
+def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dict[str, Any]:
+    """Run every (grid, mode, task, seed); write ``OUT/perf.json`` and ``OUT/PERF.md``.
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per grid and mode: latency median/p95/max in s, steps to the
+        top 1 % per task, peak RSS in MiB), ``runs`` (per run) and ``environment``.
+    """
+    config.validate()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[dict[str, Any]] = []
+    for grid in config.grids:
+        budget = config.budget_for(grid)
+        for task_name in config.tasks:
+            for seed in config.seeds:
+                task = build_task(task_name, seed, shape=grid)
+                for mode in config.modes:
+                    spec, note = MODES[mode]
+                    method = Method(f"committee_{mode}", note, "recommender", spec, "ei")
+                    t0 = time.perf_counter()
+                    res = run_method(task, method, seed, budget=budget, n_seed=config.n_seed)
+                    ev = evaluate_run(res, task, budget)
+                    runs.append(
+                        {
+                            "grid": grid,
+                            "mode": mode,
+                            "task": task_name,
+                            "seed": seed,
+                            "n_candidates": task.n_candidates,
+                            "budget": budget,
+                            "wall": list(res.wall),
+                            "cpu": list(res.cpu),
+                            "steps": ev["steps_in_budget"],
+                            "peak_rss_mb": max(res.rss_mb, default=float("nan")),
+                            "error": res.error,
+                            "seconds": time.perf_counter() - t0,
+                        }
+                    )
+                    if log is not None:
+                        w = metrics.latency_stats(res.wall)
+                        print(
+                            f"  {grid}x{grid} {mode:5s} {task_name} seed {seed}: "
+                            f"median {w['median'] * 1e3:.1f} ms, p95 {w['p95'] * 1e3:.1f} ms, "
+                            f"steps {ev['steps_in_budget']}",
+                            file=log,
+                            flush=True,
+                        )
+    result = {"rows": summarize_perf(runs, config), "runs": runs, "environment": _env()}
+    (out / "perf.json").write_text(json.dumps(result, indent=1, default=float))
+    (out / "PERF.md").write_text(perf_markdown(result, config))
+    return result
+
+
+def summarize_perf(runs: list[dict[str, Any]], config: PerfConfig) -> list[dict[str, Any]]:
+    """One row per (grid, mode): pooled latency statistics and steps to the top 1 % per task."""
+    rows = []
+    for grid in config.grids:
+        for mode in config.modes:
+            sel = [r for r in runs if r["grid"] == grid and r["mode"] == mode]
+            wall = [w for r in sel for w in r["wall"]]
+            lat = metrics.latency_stats(wall)
+            cpu = metrics.latency_stats([c for r in sel for c in r.get("cpu", [])])
+            steps = {
+                t: metrics.steps_summary([r["steps"] for r in sel if r["task"] == t])
+                for t in config.tasks
+            }
+            rows.append(
+                {
+                    "grid": grid,
+                    "mode": mode,
+                    "n_candidates": sel[0]["n_candidates"] if sel else 0,
+                    "budget": config.budget_for(grid),
+                    "median_s": lat["median"],
+                    "p95_s": lat["p95"],
+                    "max_s": float(max(wall)) if wall else float("nan"),
+                    "cpu_median_s": cpu["median"],
+                    "cpu_p95_s": cpu["p95"],
+                    "decisions": lat["n"],
+                    "steps": steps,
+                    "peak_rss_mb": max((r["peak_rss_mb"] for r in sel), default=float("nan")),
+                    "errors": [r["error"] for r in sel if r["error"]],
+                }
+            )
+    return rows
+
+
+def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
+    """Return the markdown table of ``run_perf``'s rows."""
+    env = result["environment"]
+    lines = [
+        "# Decision latency and discovery by update mode",
+        "",
+        f"Machine: {env['machine']}, {env['cpus']} CPUs, torch threads 1; "
+        f"tasks {', '.join(config.tasks)}; seeds {config.seeds}; EI, committee model.",
+        "Latency: ingest + fit or conditioning + prediction of every candidate + acquisition, "
+        "pooled over all decisions of all seeds; wall clock and the process's CPU time (on a "
+        "shared, loaded machine the CPU time is what one free core would take). "
+        "Steps: median over seeds of the measurements "
+        "needed to reach the true top 1 % (seed points included; `-` not within the budget).",
+        "",
+        "| grid | candidates | mode | budget | median (ms) | p95 (ms) | max (ms) | "
+        "CPU median (ms) | CPU p95 (ms) | "
+        + " | ".join(f"steps {t}" for t in config.tasks)
+        + " | peak RSS (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|" + "---|" * len(config.tasks) + "---|",
+    ]
+    for r in result["rows"]:
+        steps = [_steps(r["steps"][t]) for t in config.tasks]
+        lines.append(
+            f"| {r['grid']}x{r['grid']} | {r['n_candidates']} | {r['mode']} | {r['budget']} | "
+            f"{r['median_s'] * 1e3:.1f} | {r['p95_s'] * 1e3:.1f} | {r['max_s'] * 1e3:.0f} | "
+            f"{r['cpu_median_s'] * 1e3:.1f} | {r['cpu_p95_s'] * 1e3:.1f} | "
+            + " | ".join(steps)
+            + f" | {r['peak_rss_mb']:.0f} |"
+        )
+    lines += ["", "Modes:", ""]
+    lines += [f"* `{m}`: {MODES[m][1]} (`{json.dumps(MODES[m][0])}`)" for m in config.modes]
+    return "\n".join(lines) + "\n"
+
+
+def _steps(s: dict[str, Any]) -> str:
+    if not s["runs"]:
+        return "-"
+    med = "-" if not np.isfinite(s["median"]) else f"{s['median']:g}"
+    return f"{med} ({s['found']}/{s['runs']})"
+
+
+def _env() -> dict[str, Any]:
+    return {
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }

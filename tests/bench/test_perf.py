@@ -1,0 +1,66 @@
+"""``autoscope bench --perf``: a tiny run of both update modes, side by side, end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from autoscope.bench.cli import add_bench_parser
+from autoscope.bench.perf import PerfConfig, run_perf
+from autoscope.errors import InputDataError
+
+
+def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["bench", "--perf", "--grids", "28", "--tasks", "stem", "--seeds", "1",
+         "--budget", "14", "--n-seed", "6", "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert args._run(args) == 0
+    result = json.loads((tmp_path / "perf.json").read_text())
+    rows = {r["mode"]: r for r in result["rows"]}
+    assert set(rows) == {"full", "full_sliced", "fast", "fast_sliced"}
+    for row in rows.values():
+        assert row["grid"] == 28 and row["n_candidates"] == 13 * 13
+        assert row["decisions"] == 14 - 6 and not row["errors"]
+        assert 0 < row["median_s"] <= row["p95_s"] <= row["max_s"]
+    runs = {r["mode"]: r for r in result["runs"]}
+    # the seed points and the first decision are the same: the first fit trains either way
+    assert runs["full"]["wall"][0] > 0 and len(runs["fast"]["wall"]) == 8
+    table = (tmp_path / "PERF.md").read_text()
+    assert "| 28x28 | 169 | full | 14 |" in table and "| 28x28 | 169 | fast | 14 |" in table
+    assert "PERF.md" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("over", "word"),
+    [
+        ({"modes": ["turbo"]}, "unknown perf mode"),
+        ({"tasks": ["beps"]}, "fixed grid"),
+        ({"grids": [8]}, "grid sides"),
+        ({"budget": 5, "n_seed": 10}, "n_seed"),
+    ],
+)
+def test_perf_config_names_the_bad_setting(tmp_path, over, word):
+    with pytest.raises(InputDataError, match=word):
+        run_perf(PerfConfig(**over), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        (["--perf", "--quick"], "--perf does not take --quick"),
+        (["--perf", "--methods", "random"], "--methods"),
+        (["--grids", "64"], "--grids is a --perf option"),
+    ],
+)
+def test_perf_cli_refuses_options_it_does_not_use(tmp_path, argv, word):
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", *argv, "--out", str(tmp_path)])
+    with pytest.raises(InputDataError, match=word):
+        args._run(args)
+    assert not (tmp_path / "perf.json").exists()
