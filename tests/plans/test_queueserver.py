@@ -68,5 +68,7 @@ def test_annotation_enums_are_the_registries():
 
     assert list(POLICIES) == policies.available() and list(MODELS) == models.available()
     params = plans.dkl_explore._custom_parameter_annotation_["parameters"]
-    assert params["scalarizer"]["enums"]["Scalarizers"] == scalarizers.available()
+    # other tests register their own scalarizers (all named *test*) after the plans were imported
+    built_in = [n for n in scalarizers.available() if "test" not in n]
+    assert params["scalarizer"]["enums"]["Scalarizers"] == built_in
     assert (params["budget"]["min"], params["patch_size"]["max"]) == (1, 256)
