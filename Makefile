@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest
 	$(MAKE) docs
+	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not server" -x -q
