@@ -262,7 +262,8 @@ class Ensemble(GPSurrogate):
         return {
             "update": "+".join(updates),
             "trigger": next((r["trigger"] for r in reports if r.get("trigger")), None),
-            "loss": float(np.mean([r["loss"] for r in reports])),
+            # the members that trained (a conditioned member reports no loss); NaN if none did
+            "loss": _mean_loss([r for r in reports if r["iterations"]]),
             "iterations": sum(r["iterations"] for r in reports),
             "reinit": any(r["reinit"] for r in reports),
             "attempts": max(r["attempts"] for r in reports),
@@ -285,6 +286,11 @@ class Ensemble(GPSurrogate):
 
     def __repr__(self) -> str:
         return f"Ensemble(fits={self.n_fits}, {self._params})"
+
+
+def _mean_loss(reports: list[dict[str, Any]]) -> float:
+    """Mean training loss of the reports given, NaN when there are none."""
+    return float(np.mean([r["loss"] for r in reports])) if reports else float("nan")
 
 
 def _member_spec(spec: Any, shared: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -197,7 +197,8 @@ class ModelChain:
 def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.ndarray) -> None:
     """Refuse a fit whose loss or posterior cannot be trusted.
 
-    Refused: a non-finite training loss; a non-finite posterior mean, variance or
+    Refused: a non-finite training loss (when it trained: a fit conditioned by the fast
+    update path, or one that kept its previous weights, reports no loss); a non-finite posterior mean, variance or
     noise; a variance below zero (beyond round-off); a mean farther from the data's
     median, or a standard deviation larger, than :data:`ABSURD_SPANS` times the data's
     scale (their spread, or their magnitude; e.g. values near 1e300 that overflow the
@@ -209,7 +210,8 @@ def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.
         Naming what is wrong; the chain then tries its next model.
     """
     loss = report.get("loss")
-    if loss is not None and not np.isfinite(float(loss)):
+    trained = bool(report.get("iterations", 1))  # conditioned or kept weights: no loss to check
+    if trained and loss is not None and not np.isfinite(float(loss)):
         raise ModelFittingError(f"training loss is {loss}")
     mean, var = np.asarray(post.mean, dtype=float), np.asarray(post.var, dtype=float)
     with np.errstate(all="ignore"):
