@@ -289,6 +289,12 @@ def test_the_qserver_commands_of_the_deployment_guide(re_manager):
     assert bad.returncode != 0 and "out of range" in bad.stdout + bad.stderr
     good = qserver("queue", "add", "plan", json.dumps(item))
     assert good.returncode == 0, good.stdout + good.stderr
-    (queued,) = RM.queue_get(reload=True)["items"]
+    # the ophyd-async instrument's command (docs/deployment.md) is the same with its name
+    item_async = {**item, "args": ["microscope_async", item["args"][1]], "kwargs": {"budget": 40}}
+    good_async = qserver("queue", "add", "plan", json.dumps(item_async))
+    assert good_async.returncode == 0, good_async.stdout + good_async.stderr
+    queued, queued_async = RM.queue_get(reload=True)["items"]
     assert queued["kwargs"] == {"budget": 60, "steering": "steer"}
+    assert queued_async["args"][0] == "microscope_async"
+    assert queued_async["kwargs"] == {"budget": 40}
     assert qserver("queue", "clear").returncode == 0 and RM.queue_get(reload=True)["items"] == []
