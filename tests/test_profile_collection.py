@@ -128,3 +128,37 @@ def test_under_the_queueserver_no_plots_and_no_live_view(tmp_path, monkeypatch, 
         assert str(ns["catalog"].context.api_uri).startswith("http://local-tiled-app")
     finally:
         ns["catalog"].context.close()
+
+
+def test_the_ophyd_async_instrument_connects_under_a_running_event_loop(
+    tmp_path, monkeypatch, _catalog_template
+):
+    """As in Jupyter, whose kernel runs the cells inside its own asyncio loop."""
+    import asyncio
+    import shutil
+
+    from bluesky.plans import count
+
+    directory = tmp_path / "catalog"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AUTOSCOPE_SAMPLE", "stem")
+
+    async def cell() -> tuple[dict, tuple]:
+        ns: dict = {}
+        for name in ("00-base.py", "10-devices.py"):
+            ns = runpy.run_path(str(STARTUP / name), init_globals=ns)
+        return ns, ns["RE"](count([ns["microscope_async"].spectrometer], num=2))
+
+    ns, (uid,) = asyncio.run(cell())
+    try:
+        mic = ns["microscope_async"]
+        assert mic.shape == (24, 24) and mic.sample.kind == "stem"
+        run = ns["catalog"][uid]
+        assert run.metadata["stop"]["exit_status"] == "success"
+        spectra = run["primary"].read()["microscope_async_spectrometer_spectrum"]
+        assert spectra.shape == (2, *mic.sample.spectrum_shape)
+    finally:
+        ns["catalog"].context.close()
