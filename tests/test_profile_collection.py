@@ -41,7 +41,8 @@ def test_queueserver_listing_is_current(tmp_path):
     )
     listing = yaml.safe_load((tmp_path / "existing_plans_and_devices.yaml").read_text())
     assert PLANS <= set(listing["existing_plans"])
-    assert {"microscope", "steer"} <= set(listing["existing_devices"])
+    assert {"microscope", "microscope_async", "steer"} <= set(listing["existing_devices"])
+    assert listing["existing_devices"]["microscope_async"]["classname"] == "SimAsyncMicroscope"
     dkl = {p["name"]: p for p in listing["existing_plans"]["dkl_explore"]["parameters"]}
     assert list(dkl)[:8] == [
         "microscope",
@@ -55,6 +56,7 @@ def test_queueserver_listing_is_current(tmp_path):
     ]
     # devices by name, bounded integers: what makes item_add refuse bad items
     assert "microscope" in dkl["microscope"]["annotation"]["devices"]["Instruments"]
+    assert "microscope_async" in dkl["microscope"]["annotation"]["devices"]["Instruments"]
     assert (dkl["budget"]["min"], dkl["patch_size"]["max"]) == ("1", "256")
     checked_in = yaml.safe_load((STARTUP / "existing_plans_and_devices.yaml").read_text())
     assert checked_in == listing, "regenerate existing_plans_and_devices.yaml (see docstring)"
@@ -85,6 +87,14 @@ def test_ipython_startup_runs_an_experiment(tmp_path, monkeypatch):
         assert run.metadata["stop"]["exit_status"] == "success"
         assert microscope.sample.kind == "spm"
         assert ns["live"].n_decisions > 0  # the live view saw the decisions
+        # the ophyd-async twin was connected by the profile on RE's loop: it runs as it is
+        from bluesky.plans import count
+
+        mic_async = ns["microscope_async"]
+        assert mic_async.sample.kind == "spm" and mic_async.shape == (24, 24)
+        (uid,) = RE(count([mic_async.spectrometer], num=2))
+        spectra = catalog[uid]["primary"].read()["microscope_async_spectrometer_spectrum"]
+        assert spectra.shape == (2, *mic_async.sample.spectrum_shape)
     finally:
         RE.halt() if RE.state != "idle" else None
 
@@ -116,5 +126,39 @@ def test_under_the_queueserver_no_plots_and_no_live_view(tmp_path, monkeypatch, 
     try:
         assert not ns["bec"]._plots_enabled and "live" not in ns
         assert str(ns["catalog"].context.api_uri).startswith("http://local-tiled-app")
+    finally:
+        ns["catalog"].context.close()
+
+
+def test_the_ophyd_async_instrument_connects_under_a_running_event_loop(
+    tmp_path, monkeypatch, _catalog_template
+):
+    """As in Jupyter, whose kernel runs the cells inside its own asyncio loop."""
+    import asyncio
+    import shutil
+
+    from bluesky.plans import count
+
+    directory = tmp_path / "catalog"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AUTOSCOPE_SAMPLE", "stem")
+
+    async def cell() -> tuple[dict, tuple]:
+        ns: dict = {}
+        for name in ("00-base.py", "10-devices.py"):
+            ns = runpy.run_path(str(STARTUP / name), init_globals=ns)
+        return ns, ns["RE"](count([ns["microscope_async"].spectrometer], num=2))
+
+    ns, (uid,) = asyncio.run(cell())
+    try:
+        mic = ns["microscope_async"]
+        assert mic.shape == (24, 24) and mic.sample.kind == "stem"
+        run = ns["catalog"][uid]
+        assert run.metadata["stop"]["exit_status"] == "success"
+        spectra = run["primary"].read()["microscope_async_spectrometer_spectrum"]
+        assert spectra.shape == (2, *mic.sample.spectrum_shape)
     finally:
         ns["catalog"].context.close()

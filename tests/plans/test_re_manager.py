@@ -4,7 +4,9 @@ The fixture starts its own ``redis-server`` and ``start-re-manager --startup-dir
 profile_collection/startup`` on free loopback ports; the worker writes to a real Tiled server
 (``autoscope serve`` on PostgreSQL) named by ``AUTOSCOPE_TILED_URI`` + ``AUTOSCOPE_API_KEY``,
 as at a beamline. The test drives it with bluesky-queueserver-api as a client would: items by
-device name, pause, ``function_execute`` steering, resume, then reads the run back from Tiled.
+device name, pause, ``function_execute`` steering, resume, then reads the run back from Tiled;
+and runs the ophyd-async twin (``microscope_async``, connected by the profile on its RunEngine's
+loop) the same way, by name, beside the ophyd v1 ``microscope``.
 Another device of the profile (``10-devices.py``) is one more name in ``PROFILE_DEVICES``.
 """
 
@@ -26,7 +28,7 @@ from bluesky_queueserver_api import BFunc, BPlan  # noqa: E402
 from bluesky_queueserver_api.zmq import REManagerAPI  # noqa: E402
 
 STARTUP = Path(__file__).resolve().parents[2] / "profile_collection" / "startup"
-PROFILE_DEVICES = ("microscope", "steer")
+PROFILE_DEVICES = ("microscope", "microscope_async", "steer")
 SHAPE = 32
 MODEL = {"name": "dkl", "params": {"n_iter": 15, "warm_iter": 3}}
 
@@ -224,6 +226,52 @@ def test_dkl_explore_by_name_paused_steered_resumed_read_from_tiled(re_manager):
 
 
 @pytest.mark.parametrize("tiled_server", ["postgresql"], indirect=True)
+def test_dkl_explore_on_the_ophyd_async_instrument_by_name_read_from_tiled(re_manager):
+    """The profile's ``microscope_async`` (ophyd-async soft signals) runs through the worker."""
+    from autoscope import trace
+    from autoscope.sim import make_sample
+    from autoscope.storage import close_catalog, open_catalog
+
+    RM, uri, api_key, _ = re_manager
+    assert "microscope_async" in RM.devices_allowed()["devices_allowed"]
+    budget, n_seed = 10, 4
+    item = BPlan("dkl_explore", "microscope_async", _stem_scalarizer(), "ei", budget=budget,
+                 n_seed=n_seed, patch_size=8, seed=3, model=MODEL)  # fmt: skip
+    RM.item_add(item)
+    RM.queue_start()
+    RM.wait_for_idle(timeout=300)
+
+    finished = RM.history_get()["items"][-1]
+    assert finished["name"] == "dkl_explore" and finished["args"][0] == "microscope_async"
+    assert finished["result"]["exit_status"] == "completed", finished["result"]
+    (uid,) = finished["result"]["run_uids"]
+    client = open_catalog(uri, api_key=api_key)
+    try:
+        tr = trace.load(uid, catalog=client)
+    finally:
+        close_catalog(client)
+    assert tr.exit_status == "success" and tr.n_measured == budget
+    assert tr.start["plan_args"]["microscope"] == "microscope_async"
+    assert tr.instrument["class"] == "SimAsyncMicroscope"
+    assert tr.instrument["backend"].startswith("ophyd-async")
+    sample = make_sample("stem", shape=(SHAPE, SHAPE), seed=0)  # the profile's, AUTOSCOPE_SHAPE
+    np.testing.assert_allclose(tr.image, sample.image)
+    np.testing.assert_array_equal(tr.axis, sample.axis)
+    # distinct candidates, measured where the plan asked: the candidate's pixel
+    assert len(set(tr.measured_ids)) == budget
+    assert all(0 <= i < len(tr.candidates) for i in tr.measured_ids)
+    np.testing.assert_array_equal(tr.candidates[tr.measured_ids], np.c_[tr.rows, tr.cols])
+    assert tr.phases[:n_seed] == ["seed"] * n_seed and "seed" not in tr.phases[n_seed:]
+    assert tr.chosen_ids == tr.measured_ids[n_seed:]
+    # the spectra the device measured, with the array shape its describe() gave TiledWriter:
+    # the profile's instrument is seeded 0 and this is its first run in this worker
+    assert tr.spectra.shape == (budget, *sample.spectrum_shape)
+    rng = np.random.default_rng(0)
+    expected = [sample.measure(r, c, rng=rng) for r, c in zip(tr.rows, tr.cols, strict=True)]
+    np.testing.assert_allclose(tr.spectra, np.asarray(expected, dtype=float))
+
+
+@pytest.mark.parametrize("tiled_server", ["postgresql"], indirect=True)
 def test_the_qserver_commands_of_the_deployment_guide(re_manager):
     """``qserver -a ADDR queue add plan '<json>'`` as docs/deployment.md writes it."""
     import json
@@ -241,6 +289,12 @@ def test_the_qserver_commands_of_the_deployment_guide(re_manager):
     assert bad.returncode != 0 and "out of range" in bad.stdout + bad.stderr
     good = qserver("queue", "add", "plan", json.dumps(item))
     assert good.returncode == 0, good.stdout + good.stderr
-    (queued,) = RM.queue_get(reload=True)["items"]
+    # the ophyd-async instrument's command (docs/deployment.md) is the same with its name
+    item_async = {**item, "args": ["microscope_async", item["args"][1]], "kwargs": {"budget": 40}}
+    good_async = qserver("queue", "add", "plan", json.dumps(item_async))
+    assert good_async.returncode == 0, good_async.stdout + good_async.stderr
+    queued, queued_async = RM.queue_get(reload=True)["items"]
     assert queued["kwargs"] == {"budget": 60, "steering": "steer"}
+    assert queued_async["args"][0] == "microscope_async"
+    assert queued_async["kwargs"] == {"budget": 40}
     assert qserver("queue", "clear").returncode == 0 and RM.queue_get(reload=True)["items"] == []
