@@ -69,9 +69,11 @@ def run_resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     from autoscope import storage, trace
     from autoscope.plans import dkl_resume
+    from autoscope.plans.resume import check_recovered
 
     if args.api_key is not None and args.tiled_uri is None:
         parser.error("--api-key needs --tiled-uri")
+    check_recovered(args.uid)  # before the catalog, which may not hold the run yet
     # a reader first: a mistyped --catalog is an error, never a new, empty catalog
     client = storage.open_catalog(
         args.tiled_uri or args.catalog, api_key=args.api_key, create=False

@@ -92,3 +92,23 @@ def test_resume_cli_rebuilds_the_sim_instrument_and_finishes(tmp_path, _catalog_
 def test_a_real_instrument_is_not_rebuilt_from_its_record():
     with pytest.raises(InputDataError, match="not a simulated one"):
         instrument_from_record({"class": "EpicsMicroscope", "name": "mic"})
+
+
+def test_resume_refuses_a_run_not_recovered_or_still_running(tmp_path, capsys):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.storage.journal import try_lock
+    from autoscope.testing import TinySample
+
+    journal, missing = tmp_path / "journal", tmp_path / "no-catalog"  # $AUTOSCOPE_JOURNAL
+    journal.mkdir()
+    path = journal / "abcd-1234.msgpack"
+    path.write_bytes(b"")
+    mic = SimMicroscope(TinySample(seed=0), seed=1)
+    with pytest.raises(InputDataError, match="never recovered .* run `autoscope recover` first"):
+        plans.dkl_resume(mic, "abcd-1234", catalog=missing)
+    with open(path, "ab") as f:  # a live run holds its journal's lock
+        assert try_lock(f)
+        assert main(["resume", "abcd", "--catalog", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "run abcd is still being written by a running process" in err
+    assert not missing.exists()

@@ -172,6 +172,9 @@ def resume_cli(uid: str, where: list[str], journal: Path) -> subprocess.Complete
 def kill_recover_resume(opts: dict, until: str, where: list[str], journal: Path, capsys):
     """Kill a 32 x 32 run at ``until``, recover it, resume it; return (uid, lines, proc)."""
     lines = run_and_kill({**opts, "budget": RESUME_BUDGET, "shape": [32, 32]}, until, journal)
+    (pending,) = unfinished(journal)
+    assert main(["resume", pending.stem, *where]) == 1  # not before recover: it may lack points
+    assert "never recovered" in capsys.readouterr().err
     recover_twice(where, journal, capsys)
     (path,) = sorted((journal / "delivered").glob("*.msgpack"))
     uid = journal_spectra(path)[0]
@@ -256,7 +259,7 @@ def test_recover_and_resume_never_create_a_catalog(tmp_path, capsys):
     journal.mkdir()
     (journal / "0123.msgpack").write_bytes(b"")  # an unfinished journal: recover opens the catalog
     assert main(["recover", "--catalog", str(missing), "--journal", str(journal)]) == 1
-    assert main(["resume", "0123", "--catalog", str(missing)]) == 1
+    assert main(["resume", "4567", "--catalog", str(missing)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"autoscope {c}: error: no catalog at {missing} (no catalog.db there); check "
                    "the path" for c in ("recover", "resume")]  # fmt: skip
