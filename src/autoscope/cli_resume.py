@@ -69,16 +69,22 @@ def run_resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     from autoscope import storage, trace
     from autoscope.plans import dkl_resume
+    from autoscope.plans.resume import check_recovered
 
     if args.api_key is not None and args.tiled_uri is None:
         parser.error("--api-key needs --tiled-uri")
-    client = storage.open_catalog(args.tiled_uri or args.catalog, api_key=args.api_key)
+    check_recovered(args.uid)  # before the catalog, which may not hold the run yet
+    # a reader first: a mistyped --catalog is an error, never a new, empty catalog
+    client = storage.open_catalog(
+        args.tiled_uri or args.catalog, api_key=args.api_key, create=False
+    )
     loop = asyncio.new_event_loop()
     engine = RunEngine({}, loop=loop)
     try:
         old = trace.load(args.uid, catalog=client)
         microscope = instrument_from_record(dict(old.specs.get("instrument") or {}))
-        plan = dkl_resume(microscope, old, max_failures=args.max_failures)
+        # the catalog is searched: a run resumed already is refused before anything moves
+        plan = dkl_resume(microscope, old, catalog=client, max_failures=args.max_failures)
         engine.subscribe(storage.make_writer(client))
         (uid,) = engine(plan)  # type: ignore[misc]  # a tuple of uids by default
         new = trace.load(uid, catalog=client)

@@ -278,7 +278,8 @@ def load(run_or_uid: Any, catalog: Any = None) -> ExperimentTrace:
         return _load(_resolve(run_or_uid, catalog))
     from autoscope.storage import close_catalog, open_catalog
 
-    client = open_catalog(catalog)  # ours: closed once everything is read
+    # ours, closed once everything is read; a reader never creates a catalog
+    client = open_catalog(catalog, create=False)
     try:
         return _load(_resolve(run_or_uid, client))
     finally:

@@ -66,6 +66,25 @@ def test_resume_cli_rebuilds_the_sim_instrument_and_finishes(tmp_path, _catalog_
         ids = old.measured_ids + new.measured_ids
         assert new.specs["resumed_from"] == old_uid and len(ids) == 10 == len(set(ids))
         assert new.specs["instrument"]["sample"] == old.specs["instrument"]["sample"]
+        assert plans.resumed_by(client, old_uid) == [new.uid]
+        assert plans.resumed_by(client, new.uid) == []
+        # a second resume is refused when the plan is built, by uid or by trace, before any move
+        mic = instrument_from_record(old.specs["instrument"])
+        for previous in (old_uid, old):
+            with pytest.raises(InputDataError, match=f"already resumed as {new.uid}"):
+                plans.dkl_resume(mic, previous, catalog=client)
+        n_runs = len(client)
+    finally:
+        close_catalog(client)
+    with pytest.raises(InputDataError, match=f"already resumed as {new.uid}"):
+        plans.dkl_resume(mic, old_uid, catalog=str(directory))  # a directory: opened, not created
+    assert main(["resume", old_uid, "--catalog", str(directory)]) == 1
+    assert f"autoscope resume: error: run {old_uid} was already resumed as {new.uid}" in (
+        capsys.readouterr().err
+    )
+    client = open_catalog(directory, create=False)
+    try:
+        assert len(client) == n_runs == 2  # nothing written by the refusals
     finally:
         close_catalog(client)
 
@@ -73,3 +92,23 @@ def test_resume_cli_rebuilds_the_sim_instrument_and_finishes(tmp_path, _catalog_
 def test_a_real_instrument_is_not_rebuilt_from_its_record():
     with pytest.raises(InputDataError, match="not a simulated one"):
         instrument_from_record({"class": "EpicsMicroscope", "name": "mic"})
+
+
+def test_resume_refuses_a_run_not_recovered_or_still_running(tmp_path, capsys):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.storage.journal import try_lock
+    from autoscope.testing import TinySample
+
+    journal, missing = tmp_path / "journal", tmp_path / "no-catalog"  # $AUTOSCOPE_JOURNAL
+    journal.mkdir()
+    path = journal / "abcd-1234.msgpack"
+    path.write_bytes(b"")
+    mic = SimMicroscope(TinySample(seed=0), seed=1)
+    with pytest.raises(InputDataError, match="never recovered .* run `autoscope recover` first"):
+        plans.dkl_resume(mic, "abcd-1234", catalog=missing)
+    with open(path, "ab") as f:  # a live run holds its journal's lock
+        assert try_lock(f)
+        assert main(["resume", "abcd", "--catalog", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "run abcd is still being written by a running process" in err
+    assert not missing.exists()

@@ -2,7 +2,8 @@
 
 Arguments (JSON, one argv entry): ``catalog`` (directory or URI), ``api_key``,
 ``budget``, ``flush_interval``, ``batch_size``, ``faults`` (a FaultModel dict or
-null), ``print_first`` (print progress before the writer sees a document).
+null), ``print_first`` (print progress before the writer sees a document),
+``shape`` (the tiny sample's grid, default 16 x 16).
 Prints ``<name> <stream> <count>`` for every document once the writer has taken
 it (journaled), flushed, so the parent knows what was emitted.
 """
@@ -24,7 +25,8 @@ def main(argv: list[str]) -> int:
 
     client = open_catalog(opts["catalog"], api_key=opts.get("api_key"))
     extra = {"faults": opts["faults"]} if opts.get("faults") else {}
-    mic = SimMicroscope(TinySample(shape=(16, 16), seed=3), seed=0, **extra)
+    shape = tuple(opts.get("shape", (16, 16)))
+    mic = SimMicroscope(TinySample(shape=shape, seed=3), seed=0, **extra)
     RE = RunEngine({})
     streams: dict[str, str] = {}
     counts: dict[str, int] = {}

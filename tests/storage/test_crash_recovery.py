@@ -2,7 +2,9 @@
 
 After the kill and ``recover`` the catalog holds every spectrum whose event was
 emitted (and exactly what the journal holds: nothing doubled, arrays equal), on
-an embedded catalog and on a real ``tiled serve`` server.
+an embedded catalog and on a real ``tiled serve`` server. Then ``autoscope resume``
+(the real command, in its own process) finishes the budget in a new linked run with
+no candidate measured twice, and a second ``resume`` of the same run is refused.
 """
 
 from __future__ import annotations
@@ -145,6 +147,123 @@ def test_sigkill_then_recover_on_a_tiled_server(tiled_server, tmp_path, capsys, 
         check_recovered(client, journal, lines, bool(writer.get("print_first")))
     finally:
         close_catalog(client)
+
+
+#: (name, kill when this line appears, writer options) before ``resume``; budget RESUME_BUDGET
+RESUME_KILLS = [
+    ("nothing-measured", "event structure", {"flush_interval": 30.0}),
+    ("in-the-seeds", "event primary 2", {"flush_interval": 0.5}),
+    # the decision is stored, its point never measured: resume decides again
+    ("decided-not-measured", "event decisions 5", {"flush_interval": 0.5}),
+    ("mid-run", "event primary 10", {"flush_interval": 0.5}),
+]
+RESUME_IDS = [k[0] for k in RESUME_KILLS]
+RESUME_BUDGET = 16
+
+
+def resume_cli(uid: str, where: list[str], journal: Path) -> subprocess.CompletedProcess:
+    """Run ``autoscope resume UID ...`` as its own process (the installed console script)."""
+    exe = Path(sys.executable).with_name("autoscope")
+    env = dict(os.environ, AUTOSCOPE_JOURNAL=str(journal), OMP_NUM_THREADS="1")
+    return subprocess.run([str(exe), "resume", uid, *where], capture_output=True, text=True,
+                          env=env, timeout=280)  # fmt: skip
+
+
+def kill_recover_resume(opts: dict, until: str, where: list[str], journal: Path, capsys):
+    """Kill a 32 x 32 run at ``until``, recover it, resume it; return (uid, lines, proc)."""
+    lines = run_and_kill({**opts, "budget": RESUME_BUDGET, "shape": [32, 32]}, until, journal)
+    (pending,) = unfinished(journal)
+    assert main(["resume", pending.stem, *where]) == 1  # not before recover: it may lack points
+    assert "never recovered" in capsys.readouterr().err
+    recover_twice(where, journal, capsys)
+    (path,) = sorted((journal / "delivered").glob("*.msgpack"))
+    uid = journal_spectra(path)[0]
+    return uid, lines, resume_cli(uid, where, journal)
+
+
+def check_resumed(client, uid: str, lines: list[str], journal: Path, done) -> str:
+    """The pair finishes the budget, links, repeats no candidate, keeps every emitted spectrum."""
+    from autoscope.plans import resumed_by
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    (new_uid,) = resumed_by(client, uid)
+    assert f"resumed {uid}" in done.stdout and new_uid in done.stdout
+    old, new = trace.load(uid, catalog=client), trace.load(new_uid, catalog=client)
+    assert new.start["autoscope"]["resumed_from"] == uid and new.specs["budget"] == RESUME_BUDGET
+    assert new.exit_status == "success" and new.stop["reason"] == "budget"
+    ids = old.measured_ids + new.measured_ids
+    assert len(ids) == RESUME_BUDGET == len(set(ids))  # the budget, no candidate twice
+    # the old run still holds every spectrum emitted before the kill, exactly the journal's
+    _, spectra, _ = journal_spectra(journal / "delivered" / f"{uid}.msgpack")
+    assert old.n_measured == len(spectra) >= emitted(lines, "primary")
+    if len(spectra):
+        np.testing.assert_array_equal(old.spectra, spectra)
+    assert not old.complete and unfinished(journal) == []
+    print(f"\nkilled after {emitted(lines, 'primary')} spectra; resumed: {new.n_measured} more")
+    return new_uid
+
+
+def refused_twice(uid: str, new_uid: str, where: list[str], journal: Path) -> None:
+    """A second ``resume`` of the same run fails with one line naming the first continuation."""
+    again = resume_cli(uid, where, journal)
+    assert again.returncode == 1
+    # one line of ours (an embedded catalog adds tiled's own "Tiled version ..." log line)
+    (line,) = [x for x in again.stderr.splitlines() if x.startswith("autoscope")]
+    assert "Traceback" not in again.stderr
+    assert f"run {uid} was already resumed as {new_uid}" in line, line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "until", "writer"), RESUME_KILLS, ids=RESUME_IDS)
+def test_sigkill_recover_then_resume_embedded(tmp_path, _catalog_template, capsys, name, until,
+                                              writer):  # fmt: skip
+    import shutil
+
+    directory, journal = tmp_path / "cat", tmp_path / "journal"
+    directory.mkdir()
+    shutil.copyfile(_catalog_template, directory / "catalog.db")
+    where = ["--catalog", str(directory)]
+    opts = {"catalog": str(directory), **writer}
+    uid, lines, done = kill_recover_resume(opts, until, where, journal, capsys)
+    client = open_catalog(directory, create=False)
+    try:
+        new_uid = check_resumed(client, uid, lines, journal, done)
+    finally:
+        close_catalog(client)
+    refused_twice(uid, new_uid, where, journal)
+    client = open_catalog(directory, create=False)
+    try:
+        assert len(client) == 2  # the refusal wrote nothing
+    finally:
+        close_catalog(client)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("name", "until", "writer"), RESUME_KILLS[2:], ids=RESUME_IDS[2:])
+def test_sigkill_recover_then_resume_on_a_tiled_server(tiled_server, tmp_path, capsys, name,
+                                                       until, writer):  # fmt: skip
+    uri, api_key = tiled_server
+    journal, where = tmp_path / "journal", ["--tiled-uri", uri, "--api-key", api_key]
+    opts = {"catalog": uri, "api_key": api_key, **writer}
+    uid, lines, done = kill_recover_resume(opts, until, where, journal, capsys)
+    client = open_catalog(uri, api_key=api_key)
+    try:
+        new_uid = check_resumed(client, uid, lines, journal, done)
+    finally:
+        close_catalog(client)
+    refused_twice(uid, new_uid, where, journal)
+
+
+def test_recover_and_resume_never_create_a_catalog(tmp_path, capsys):
+    missing, journal = tmp_path / "no-such-catalog", tmp_path / "journal"
+    journal.mkdir()
+    (journal / "0123.msgpack").write_bytes(b"")  # an unfinished journal: recover opens the catalog
+    assert main(["recover", "--catalog", str(missing), "--journal", str(journal)]) == 1
+    assert main(["resume", "4567", "--catalog", str(missing)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"autoscope {c}: error: no catalog at {missing} (no catalog.db there); check "
+                   "the path" for c in ("recover", "resume")]  # fmt: skip
+    assert not missing.exists() and unfinished(journal) != []
 
 
 def test_recover_with_nothing_to_do_says_so(tmp_path, capsys):

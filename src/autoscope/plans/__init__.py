@@ -40,7 +40,7 @@ import numpy as np
 
 from autoscope.plans.baselines import direct_spectra, random_spectra, raster_spectra
 from autoscope.plans.explore import dkl_explore
-from autoscope.plans.resume import dkl_resume
+from autoscope.plans.resume import dkl_resume, resumed_by
 from autoscope.plans.structure import acquire_structure
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "dkl_resume",
     "random_spectra",
     "raster_spectra",
+    "resumed_by",
 ]
 
 

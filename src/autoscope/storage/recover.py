@@ -129,7 +129,8 @@ def run_recover(args: argparse.Namespace, parser: argparse.ArgumentParser | None
     if not unfinished(journal):
         print(f"nothing to recover: no unfinished journal in {journal}")
         return 0
-    client = open_catalog(args.tiled_uri or args.catalog, api_key=args.api_key)
+    # never create a catalog: a mistyped --catalog is an error, the journal stays unfinished
+    client = open_catalog(args.tiled_uri or args.catalog, api_key=args.api_key, create=False)
     try:
         done = recover(client, journal)
     finally:
