@@ -8,7 +8,7 @@ run is paused (``RE.request_pause()`` → change → ``RE.resume()``), from anot
 thread while it runs, or through the queueserver's ``function_execute``
 (:func:`queueserver_functions`). At every step boundary the plan reads
 ``pending`` and ``applied`` (messages, so the reads are in the run's log),
-applies the records with ``seq > applied`` (:mod:`.session`), emits one
+applies the records with ``seq > applied`` (:mod:`autoscope.steering.session`), emits one
 ``interventions`` event each (and ``votes`` events for BOARS), and writes
 ``applied``, ``step`` and ``last`` back.
 
