@@ -34,6 +34,7 @@ from autoscope.devices._detectors import (
     StructureDetector,
     check_time,
 )
+from autoscope.devices._grid import ScanGrid
 from autoscope.devices._probe import Probe
 from autoscope.devices.faults import FaultModel
 from autoscope.errors import InputDataError
@@ -164,50 +165,31 @@ class SimMicroscope(Device):
         """Grid shape ``(H, W)`` in pixels."""
         return int(np.shape(self.sample.image)[0]), int(np.shape(self.sample.image)[1])
 
+    @property
+    def grid(self) -> ScanGrid:
+        """The scan grid: the sample's pixels at its pixel size and units."""
+        units = str(getattr(self.sample, "pixel_units", "px"))
+        return ScanGrid(self.shape, float(self.sample.pixel_size), units)
+
     def pixel_to_position(self, row: int, col: int) -> tuple[float, float]:
-        """Physical probe position ``(x, y)`` of pixel ``(row, col)``.
+        """Physical probe position ``(x, y)`` of pixel ``(row, col)`` (:class:`ScanGrid`).
 
         Raises
         ------
         ValueError
             If the pixel is not a pair of integers inside the grid.
         """
-        h, w = self.shape
-        try:
-            r, c = int(row), int(col)
-        except (TypeError, ValueError):
-            raise InputDataError(
-                f"pixel must be integers (row, col), got ({row!r}, {col!r})"
-            ) from None
-        if r != row or c != col or not (0 <= r < h and 0 <= c < w):
-            raise InputDataError(f"pixel ({row!r}, {col!r}) is not inside the {h}x{w} grid")
-        ps = float(self.sample.pixel_size)
-        return c * ps, r * ps
+        return self.grid.pixel_to_position(row, col)
 
     def position_to_pixel(self, x: float, y: float) -> tuple[int, int]:
-        """Nearest pixel ``(row, col)`` to the physical position ``(x, y)``.
+        """Nearest pixel ``(row, col)`` to the physical position ``(x, y)`` (:class:`ScanGrid`).
 
         Raises
         ------
         ValueError
             If a coordinate is not finite or lies more than half a pixel outside the grid.
         """
-        h, w = self.shape
-        ps = float(self.sample.pixel_size)
-        for label, v in (("x", x), ("y", y)):
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, int | float | np.number)
-                or not np.isfinite(v)
-            ):
-                raise InputDataError(f"position {label} must be a finite number, got {v!r}")
-        col, row = int(np.rint(x / ps)), int(np.rint(y / ps))
-        if not (0 <= row < h and 0 <= col < w):
-            raise InputDataError(
-                f"position (x={x}, y={y}) {self.sample.pixel_units} is outside the "
-                f"{(w - 1) * ps} x {(h - 1) * ps} scan area"
-            )
-        return row, col
+        return self.grid.position_to_pixel(x, y)
 
     def current_pixel(self) -> tuple[int, int]:
         """Return the pixel ``(row, col)`` nearest to the probe's current position."""
