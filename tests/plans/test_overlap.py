@@ -154,3 +154,37 @@ def test_steering_is_not_combined_with_overlap_yet():
 
     with pytest.raises(InputDataError, match="steering cannot be combined"):
         _explore(_mic(), overlap=True, steering=Steering(name="steer"))
+
+
+@pytest.mark.parametrize("then", ["resume", "abort"])
+def test_pause_while_the_worker_decides(RE, collector, fake_recommender, then):
+    """A pause lands at once while a decision trains in the worker; resume completes the run."""
+    from bluesky.utils import RunEngineInterrupted
+
+    fake_recommender.cls = SlowRecommender
+    seen = {"n": 0}
+
+    def pause_at_fifth(name, doc):  # a callback runs in the RunEngine's loop: pause from a thread
+        if name == "event" and "point_value" in doc["data"]:
+            seen["n"] += 1
+            if seen["n"] == 5:
+                seen["t"] = time.perf_counter()
+                threading.Thread(target=RE.request_pause).start()
+
+    RE.subscribe(pause_at_fifth)
+    plan = plans.dkl_explore(_mic(dwell=0.02), CENTROID, budget=10, n_seed=3, patch_size=6,
+                             seed=4, map_every=0, overlap=True)  # fmt: skip
+    with pytest.raises(RunEngineInterrupted):
+        RE(plan)
+    # paused while the worker still had most of its 0.25 s decision to go
+    assert RE.state == "paused" and time.perf_counter() - seen["t"] < 0.15
+    getattr(RE, then)()
+    ids = collector.data("primary", "point_candidate_id")
+    assert len(ids) == len(set(ids))
+    made = [c for c in collector.data("decisions", "decision_chosen_id") if c >= 0]
+    if then == "resume":  # every step once, in order, every decision measured
+        assert len(ids) == 10 and made == ids[3:]
+        assert collector.one("stop")["exit_status"] == "success"
+    else:
+        assert 5 <= len(ids) < 10 and made[: len(ids) - 3] == ids[3:]
+        assert collector.one("stop")["exit_status"] == "abort"
