@@ -120,3 +120,15 @@ def test_a_batch_of_one_is_a_plain_decision():
         assert sa.chosen_id == sb.chosen_id
         a.record(sa.chosen_id, 0.5)
         b.record(sb.chosen_id, 0.5)
+
+
+def test_another_policy_replays_along_the_batch_path(batched):
+    tr, _ = batched
+    cf = counterfactual(tr, policy="ucb")
+    assert not cf.own and cf.actual_ids.tolist() == tr.chosen_ids
+    made = [d for d in tr.decisions if d["chosen_id"] >= 0]
+    for c, d in zip(cf.chosen_ids, made, strict=True):  # never a point known at the decision
+        assert c is not None and c not in tr.measured_ids[: d["n_known"]]
+    for b in range(3):  # a batch's replayed points are distinct
+        group = [c for c, d in zip(cf.chosen_ids, made, strict=True) if d["batch"] == b]
+        assert len(group) == len(set(group))

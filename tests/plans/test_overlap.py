@@ -188,3 +188,13 @@ def test_pause_while_the_worker_decides(RE, collector, fake_recommender, then):
     else:
         assert 5 <= len(ids) < 10 and made[: len(ids) - 3] == ids[3:]
         assert collector.one("stop")["exit_status"] == "abort"
+
+
+def test_another_policy_replays_along_the_overlapped_path(overlapped):
+    tr, _ = overlapped
+    cf = counterfactual(tr, policy="ucb")
+    assert not cf.own and cf.n_decisions == 10
+    assert cf.actual_ids.tolist() == tr.chosen_ids
+    # every replayed choice is a candidate the run had not measured or pending at that decision
+    for k, c in enumerate(cf.chosen_ids):
+        assert c is not None and c not in tr.measured_ids[: int(cf.steps[k])]

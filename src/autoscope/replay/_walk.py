@@ -82,7 +82,10 @@ class PlanWalk:
                 pass
             return {}
 
+        before = len(self.session.outstanding)
         steps = self.session.next_batch(len(actuals), inspect)
+        if before or len(actuals) > 1:
+            self._follow(steps, actuals)
         acq = seen.get("acq", np.full(self.n_cand, np.nan))
         avail = np.isfinite(acq)
         last = getattr(self.rec, "last_decision", None) or {}
@@ -104,6 +107,21 @@ class PlanWalk:
                 row["pred_std"] = _at(last.get("std"), pos, np.nan)
             rows.append(row)
         return rows, acq
+
+    def _follow(self, steps: Sequence[Any], actuals: Sequence[int]) -> None:
+        """Hold the run's points in flight as pending, not the replayed suggestions.
+
+        With several points outstanding (an overlapped or batch run), a replayed
+        suggestion that differs from the run's point is replaced by it, in the session
+        and at the recommender (``set_pending``), as the run had it.
+        """
+        out = self.session.outstanding
+        for st, actual in zip(steps, actuals, strict=False):
+            if not st.stop and st.chosen_id != actual and st.chosen_id in out:
+                out[out.index(st.chosen_id)] = int(actual)
+        set_pending = getattr(self.rec, "set_pending", None)
+        if callable(set_pending):
+            set_pending(out)
 
 
 def _at(seq: Any, pos: int, default: float) -> float:
