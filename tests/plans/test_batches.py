@@ -84,7 +84,8 @@ def test_overlapped_batches_replay_too(module_catalog, runner):
     tr = trace.load(uid, module_catalog)
     made = [d for d in tr.decisions if d["chosen_id"] >= 0]
     assert [d["batch"] for d in made] == [0] * 3 + [1] * 3 + [2] * 2
-    # batch 1 was decided while batch 0 was measured: those three were pending
+    # batch 0 was decided while the last seed was measured, batch 1 while batch 0 was measured
+    assert {(d["n_known"], d["pending_ids"]) for d in made[:3]} == {(3, str(tr.measured_ids[3]))}
     assert {d["n_known"] for d in made[3:6]} == {4}
     assert {d["pending_ids"] for d in made[3:6]} == {",".join(map(str, tr.measured_ids[4:7]))}
     assert counterfactual(tr).chosen_ids == tr.chosen_ids

@@ -63,7 +63,8 @@ def pipelined_steps(
         Points per decision.
     overlap : bool
         Compute the next decision in a worker thread while the current points are
-        measured (from the first model decision on; seeds are measured in order).
+        measured (the first model decision runs while the last seed is measured, with
+        that seed pending).
     inspect : callable
         The plan's maps hook (:meth:`ExplorationSession.next`'s ``inspect``); it runs
         in the worker with the rest of the decision.
@@ -97,7 +98,7 @@ def pipelined_steps(
                 for st in steps:
                     yield from publish(st, batch, known, pending)
                 batch += 1
-            future = executor.submit(_decide, session, q, inspect) if overlap and model else None
+            future = executor.submit(_decide, session, q, inspect) if overlap else None
             values = []
             for st in steps:
                 value = yield from measure(st)
@@ -106,10 +107,7 @@ def pipelined_steps(
                 else:  # the worker reads the session: record once it is done
                     values.append((st.chosen_id, value))
             if future is None:
-                if overlap:  # after a seed: the next decision still leaves the loop free
-                    known, pending, steps = yield from in_worker()
-                else:
-                    known, pending, steps = _decide(session, q, inspect)
+                known, pending, steps = _decide(session, q, inspect)
                 continue
             yield from _wait(future)
             for cid, value in values:

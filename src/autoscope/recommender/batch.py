@@ -67,6 +67,7 @@ class BatchSession(ExplorationSession):
             Consecutive measurement indices; a single stop step when the session stops.
         """
         q = check_int("batch_size", q, 1)
+        self._hold_seeds()
         k = self.step
         done = set(self.measured) | set(self.outstanding)
         room = min(q, self.budget - k, self.n_candidates - len(done))
@@ -121,3 +122,14 @@ class BatchSession(ExplorationSession):
             self.outstanding.append(int(f["chosen_id"]))
             steps.append(Step(k + j, int(f["chosen_id"]), "dkl", "", f, s, would))
         return steps
+
+    def _hold_seeds(self) -> None:
+        """Make seeds still being measured pending at the recommender (it never saw them suggested).
+
+        Only an overlapped run decides while a seed is in flight (the first decision,
+        during the last seed); a plain run has nothing outstanding when it decides.
+        """
+        held = [i for i in self.outstanding if i in self.seed_ids]
+        set_pending = getattr(self.rec, "set_pending", None)
+        if held and not self.seeding and callable(set_pending):
+            set_pending(sorted({int(i) for i in getattr(self.rec, "pending", ())} | set(held)))

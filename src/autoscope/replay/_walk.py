@@ -46,6 +46,11 @@ class PlanWalk:
         """How many of the run's measurements the session has recorded."""
         return len(self.session.measured)
 
+    def take_seeds(self) -> None:
+        """Take the seed steps not taken yet (a decision made while the last seed was measured)."""
+        while self.session.seeding:
+            self.session.next()
+
     def measure(self, cid: int, value: float) -> None:
         """Record the run's measurement ``cid`` (a seed, or what followed a decision)."""
         if self.session.seeding:

@@ -342,8 +342,6 @@ def counterfactual(
     rec = build_recommender(trace, config)
     steering = _interventions(trace, scalarizer is not None, pol is not None)
     replay = PlanWalk(rec, len(np.asarray(trace.candidates)), ids[:n_seed])
-    for step in range(n_seed):
-        replay.measure(ids[step], values[step])
 
     def catch_up(n: int) -> None:  # what the run had ingested: its first n measurements
         while replay.n_recorded < min(n, len(ids)):
@@ -354,6 +352,7 @@ def counterfactual(
     for group in _decision_groups(decisions, ids, n_seed):
         t0, step0, dec0 = group[0]
         catch_up(int(dec0.get("n_known", step0)))
+        replay.take_seeds()  # an overlapped run decided first while its last seed was measured
         if steering is not None:  # the run was steered at this boundary: do the same
             steering.apply_due(rec, step0)
         actuals = [ids[step] for _, step, _ in group]
