@@ -101,7 +101,10 @@ class Decision(Device):
     model's fitted share of the prior variance carried by the structure),
     ``fallback`` (1 when the choice did not come from the model: fitting error,
     repeated point) and ``reason`` (why; for the final record, why the run
-    stopped). Unknown numbers are NaN.
+    stopped). What the model knew: ``batch`` (the decision's index; the points of
+    one batch share it), ``n_known`` (how many measurements, in order, it had
+    ingested) and ``pending_ids`` (the ids measured or being measured but not yet
+    ingested, comma-separated; ``""`` in a plain run). Unknown numbers are NaN.
     """
 
     step = Cpt(Signal, value=0, kind="hinted")
@@ -121,6 +124,9 @@ class Decision(Device):
     structure_share = Cpt(Signal, value=_NAN, kind="normal")
     fallback = Cpt(Signal, value=0, kind="normal")
     reason = Cpt(Signal, value="", kind="normal")
+    batch = Cpt(Signal, value=0, kind="normal")
+    n_known = Cpt(Signal, value=0, kind="normal")
+    pending_ids = Cpt(Signal, value="", kind="normal")
 
     #: fields that are floats (NaN when missing); the rest are ints or strings
     float_fields = (
@@ -136,7 +142,7 @@ class Decision(Device):
         "variance_factor",
         "structure_share",
     )
-    int_fields = ("step", "chosen_id", "n_iter", "model_version", "fallback")
+    int_fields = ("step", "chosen_id", "n_iter", "model_version", "fallback", "batch", "n_known")
     map_fields: tuple[str, ...] = ()
 
     def publish(self, n_candidates: int = 0, **fields: Any) -> None:
@@ -157,6 +163,7 @@ class Decision(Device):
             v = fields.get(name)
             getattr(self, name).put(int(v) if v is not None else (-1 if name == "chosen_id" else 0))
         self.reason.put(str(fields.get("reason") or ""))
+        self.pending_ids.put(str(fields.get("pending_ids") or ""))
         for name in self.map_fields:
             v = fields.get(name)
             arr = np.full(n_candidates, _NAN) if v is None else np.asarray(v, dtype=float)

@@ -100,6 +100,7 @@ def _parameters() -> dict[str, dict[str, Any]]:
         "seed": _bounded(0, optional=True),
         "stride": _bounded(1, MAX_PATCH_SIZE),
         "map_every": _bounded(0),
+        "batch_size": _bounded(1, MAX_BUDGET),
         "min_distance": _bounded(1),
     }
 

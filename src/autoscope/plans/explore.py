@@ -48,6 +48,8 @@ def dkl_explore(
     map_every: int = 1,
     steering: Any = None,
     max_failures: int | None = DEFAULT_MAX_FAILURES,
+    overlap: bool = False,
+    batch_size: int = 1,
     md: dict | None = None,
 ):
     """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
@@ -115,6 +117,18 @@ def dkl_explore(
     max_failures : int or None
         Consecutive failed points that end the run as a failure (reason
         ``"detector"``); ``None`` never stops on failures.
+    overlap : bool
+        Compute the next decision in a worker thread while the current point is
+        measured (the point being measured is pending at the recommender, its value
+        not yet known); the RunEngine only waits on the worker's future, so pause and
+        abort stay immediate. Opt-in: the default decides, then measures. What the model
+        knew at each decision is recorded (``batch``, ``n_known``, ``pending_ids``),
+        so a replay reproduces the run. Not combined with ``steering`` yet.
+    batch_size : int
+        Points chosen per decision (a greedy kriging-believer batch,
+        :mod:`autoscope.recommender.batch`), then measured one after the other: one
+        ``decisions`` event per point, sharing a ``batch`` index. For detectors much
+        faster than a decision. Not combined with ``steering`` yet.
     md : dict, optional
         Extra start-document metadata (wins over the defaults).
 
@@ -139,6 +153,14 @@ def dkl_explore(
             f"steering must be a Steering device (autoscope.steering), "
             f"got {type(steering).__name__}"
         )
+    if not isinstance(overlap, bool):
+        raise InputDataError(f"overlap must be True or False, got {overlap!r}")
+    batch_size = check_int("batch_size", batch_size, 1, s.budget)
+    if steering is not None and (overlap or batch_size > 1):
+        raise InputDataError(
+            "steering cannot be combined with overlap=True or batch_size > 1 yet: "
+            "interventions apply between two decisions of a plain run"
+        )
     if stop is not None:
         if not isinstance(stop, dict):
             raise InputDataError(f"stop must be a dict or None, got {type(stop).__name__}")
@@ -158,6 +180,9 @@ def dkl_explore(
     s.plan_args.update(policy=pol, n_seed=len(seed_ids), model=mod, map_every=map_every)
     s.plan_args.update(calibration=calibration)
     s.plan_args.update(seed_points=seed_points, stop=stop, max_failures=max_failures)
+    if overlap or batch_size > 1:  # recorded only when used: plain runs keep their specs
+        s.plan_args.update(overlap=overlap, batch_size=batch_size)
+        s.ns.update(overlap=overlap, batch_size=batch_size)
     s.ns.update(policy=pol, model=mod, recommender=config, n_seed=len(seed_ids))
     s.ns.update(seed_ids=seed_ids, stop=stop, map_every=map_every, max_failures=max_failures)
     if steering is not None:
@@ -172,4 +197,6 @@ def dkl_explore(
         _make_recommender,
         steering=steering,
         max_failures=max_failures,
+        overlap=overlap,
+        batch_size=batch_size,
     )

@@ -28,8 +28,10 @@ from autoscope.plan_stubs import (
     record_decision,
     run_outcome_decorator,
 )
+from autoscope.plans.pipeline import pipelined_steps
 from autoscope.plans.setup import PlanSetup
-from autoscope.recommender.session import ExplorationSession
+from autoscope.recommender.batch import BatchSession
+from autoscope.recommender.session import Step
 
 __all__ = ["dkl_loop", "maps"]
 
@@ -70,6 +72,8 @@ def dkl_loop(
     steering: Any = None,
     max_failures: int | None = None,
     history: tuple[list[int], list[float]] | None = None,
+    overlap: bool = False,
+    batch_size: int = 1,
 ):
     """Run the experiment of :func:`autoscope.plans.dkl_explore` (arguments validated there).
 
@@ -80,7 +84,8 @@ def dkl_loop(
     carries the session's stop reason; ``"detector"`` (``max_failures`` failed
     points in a row) closes it with ``exit_status="fail"``. ``history``, the
     measured ids and values of a run being resumed, is replayed through the session
-    first (:func:`autoscope.plans.dkl_resume`).
+    first (:func:`autoscope.plans.dkl_resume`). ``overlap`` or ``batch_size > 1`` run
+    the steps through :func:`autoscope.plans.pipeline.pipelined_steps` instead.
     """
     n_cand, n_seed = len(s.candidates), len(seed_ids)
     point, geometry = PointInfo(name="point"), Geometry(name="geometry")
@@ -97,7 +102,7 @@ def dkl_loop(
             raise InputDataError("the recommender's candidates differ from the plan's geometry")
         return s.geometry(geometry, getattr(rec, "config", config))
 
-    def measure(session: ExplorationSession, sess: Any, cid: int, step: int, phase: str):
+    def measure(session: Any, sess: Any, cid: int, step: int, phase: str):
         scalarize = sess.scalarize if sess else s.scalarize
         spectrum, value = yield from measure_point(
             s.microscope, point, scalarize, spectrum_key=s.spectrum_key, row=s.candidates[cid, 0],
@@ -105,7 +110,14 @@ def dkl_loop(
         )  # fmt: skip
         if sess is not None and spectrum is not None:
             sess.measured(cid, spectrum, row=s.candidates[cid, 0], col=s.candidates[cid, 1])
-        session.record(cid, value)
+        if session is not None:
+            session.record(cid, value)
+        yield from bps.checkpoint()
+        return value
+
+    def publish(step: Step, batch: int, n_known: int, pending: list[int]):
+        who = {"batch": batch, "n_known": n_known, "pending_ids": ",".join(map(str, pending))}
+        yield from record_decision(decision, n_cand, step=step.index, **step.fields, **who)
         yield from bps.checkpoint()
 
     @bpp.stage_decorator([s.microscope])
@@ -115,7 +127,7 @@ def dkl_loop(
         if "rec" not in built:
             return
         rec = built["rec"]
-        session = ExplorationSession(
+        session = BatchSession(
             rec, n_cand, s.budget, seed_ids=seed_ids, max_failures=max_failures, rng=s.rng
         )
         if history is not None:  # a resumed run: where the old one left off
@@ -125,22 +137,35 @@ def dkl_loop(
         def inspect():  # maps before the choice: the acquisition map is the one it maximised
             return maps(rec, n_cand, session.step - n_seed, map_every)
 
-        while True:
-            if sess is not None and not session.seeding:  # a step boundary: interventions
-                yield from sess.step(session.step)
-                session.budget = sess.session.budget
-                if (forced := sess.session.next_forced()) is not None:
-                    session.force(*forced)
-                if sess.session.stop:
-                    session.request_stop(sess.session.stop)
-            step = session.next(inspect)
-            if step.stop:
-                break
-            if step.phase != "seed":
-                yield from record_decision(decision, n_cand, step=step.index, **step.fields)
-                yield from bps.checkpoint()
-            yield from measure(session, sess, step.chosen_id, step.index, step.phase)
-        final = {"t_ingest": session.t_ingest, **maps(rec, n_cand, 0, map_every)}
+        def one_by_one():  # the default: decide, then measure, at every step
+            n_decisions = 0
+            while True:
+                if sess is not None and not session.seeding:  # a step boundary: interventions
+                    yield from sess.step(session.step)
+                    session.budget = sess.session.budget
+                    if (forced := sess.session.next_forced()) is not None:
+                        session.force(*forced)
+                    if sess.session.stop:
+                        session.request_stop(sess.session.stop)
+                step = session.next(inspect)
+                if step.stop:
+                    return step
+                if step.phase != "seed":
+                    yield from publish(step, n_decisions, len(session.measured), [])
+                    n_decisions += 1
+                yield from measure(session, sess, step.chosen_id, step.index, step.phase)
+
+        def measure_step(st: Step):  # the pipeline records the value itself
+            return (yield from measure(None, None, st.chosen_id, st.index, st.phase))
+
+        if overlap or batch_size > 1:  # opt-in: decisions overlapped with acquisition, batches
+            step = yield from pipelined_steps(
+                session, batch_size, overlap, inspect, publish, measure_step
+            )
+        else:
+            step = yield from one_by_one()
+        final = {"t_ingest": session.t_ingest, "n_known": len(session.measured)}
+        final.update(maps(rec, n_cand, 0, map_every))
         yield from record_decision(
             decision, n_cand, step=step.index, chosen_id=-1, reason=step.reason, **final
         )

@@ -182,6 +182,11 @@ def dkl_resume(
         raise InputDataError(
             "a steered run cannot be resumed yet (its interventions are not re-applied)"
         )
+    if specs.get("overlap") or int(specs.get("batch_size") or 1) > 1:
+        raise InputDataError(
+            "an overlapped or batched run cannot be resumed yet (catch_up replays decisions "
+            "one by one, with every earlier value known)"
+        )
     ids = [int(i) for i in trace.measured_ids]
     values = [float(v) for v in np.asarray(trace.values, dtype=float)]
     budget = int(specs["budget"])

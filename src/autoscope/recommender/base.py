@@ -156,6 +156,10 @@ class CandidateRecommender:
         """Forget pending suggestions (e.g. after an aborted batch)."""
         self._set.pending.clear()
 
+    def set_pending(self, ids: Any) -> None:
+        """Make exactly ``ids`` pending (a replay following a stored run's points in flight)."""
+        self._set.pending = {int(i) for i in ids}
+
     def exclude(self, where: Any) -> None:
         """Never suggest these candidates: an (H, W) or (N,) bool mask, or ids."""
         self._set.exclude(where)

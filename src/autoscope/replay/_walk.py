@@ -1,6 +1,7 @@
 """Follow a stored path through the plan's own loop, the exploration session.
 
-:class:`PlanWalk` drives an :class:`~autoscope.recommender.ExplorationSession` with
+:class:`PlanWalk` drives an :class:`~autoscope.recommender.ExplorationSession` (a
+:class:`~autoscope.recommender.batch.BatchSession`, for batch runs) with
 stored values instead of an instrument: seeds first, then at every decision the
 session asks the stopping rule and the recommender exactly as
 :func:`autoscope.plans.dkl_explore` did (the same object runs both), and the point the
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import ModelFittingError
-from autoscope.recommender.session import ExplorationSession
+from autoscope.recommender.batch import BatchSession
 
 __all__ = ["PlanWalk"]
 
@@ -38,9 +39,17 @@ class PlanWalk:
     def __init__(self, rec: Any, n_cand: int, seed_ids: Sequence[int]):
         self.rec, self.n_cand = rec, n_cand
         # the path is given: no budget, no failure limit, the criterion only reported
-        self.session = ExplorationSession(
-            rec, n_cand, n_cand, seed_ids=seed_ids, follow_criterion=False
-        )
+        self.session = BatchSession(rec, n_cand, n_cand, seed_ids=seed_ids, follow_criterion=False)
+
+    @property
+    def n_recorded(self) -> int:
+        """How many of the run's measurements the session has recorded."""
+        return len(self.session.measured)
+
+    def take_seeds(self) -> None:
+        """Take the seed steps not taken yet (a decision made while the last seed was measured)."""
+        while self.session.seeding:
+            self.session.next()
 
     def measure(self, cid: int, value: float) -> None:
         """Record the run's measurement ``cid`` (a seed, or what followed a decision)."""
@@ -60,6 +69,15 @@ class PlanWalk:
         acq : ndarray, shape (N,)
             The acquisition over the candidates before the choice (NaN: unavailable).
         """
+        rows, acq = self.decide_batch([actual])
+        return rows[0], acq
+
+    def decide_batch(self, actuals: Sequence[int]) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Take one decision of ``len(actuals)`` points (a batch run's); one row per point.
+
+        A batch of one is exactly :meth:`decide`. Each row is :meth:`decide`'s, the
+        ranks taken in the acquisition before the batch.
+        """
         seen: dict[str, np.ndarray] = {}
 
         def inspect() -> dict[str, Any]:
@@ -69,23 +87,46 @@ class PlanWalk:
                 pass
             return {}
 
-        step = self.session.next(inspect)
+        before = len(self.session.outstanding)
+        steps = self.session.next_batch(len(actuals), inspect)
+        if before or len(actuals) > 1:
+            self._follow(steps, actuals)
         acq = seen.get("acq", np.full(self.n_cand, np.nan))
         avail = np.isfinite(acq)
-        row: dict[str, Any] = {"stop": step.would_stop, "chosen": step.suggested}
-        row.update(acq_value=np.nan, pred_mean=np.nan, pred_std=np.nan)
-        row["n_available"] = int(avail.sum())
-        row["actual_acq"] = float(acq[actual])
-        row["rank"] = int((acq[avail] > acq[actual]).sum()) if np.isfinite(acq[actual]) else -1
-        c = step.suggested
-        if c is not None:
-            last = getattr(self.rec, "last_decision", None) or {}
-            ids = [int(i) for i in last.get("ids") or ()]
-            pos = ids.index(c) if c in ids else -1
-            row["acq_value"] = _at(last.get("acquisition"), pos, acq[c])
-            row["pred_mean"] = _at(last.get("mean"), pos, np.nan)
-            row["pred_std"] = _at(last.get("std"), pos, np.nan)
-        return row, acq
+        last = getattr(self.rec, "last_decision", None) or {}
+        ids = [int(i) for i in last.get("ids") or ()]
+        rows = []
+        for j, actual in enumerate(actuals):
+            step = steps[min(j, len(steps) - 1)]
+            c = step.suggested if j < len(steps) else None
+            row: dict[str, Any] = {"stop": step.would_stop, "chosen": c}
+            row.update(acq_value=np.nan, pred_mean=np.nan, pred_std=np.nan)
+            row["n_available"] = int(avail.sum())
+            row["actual_acq"] = float(acq[actual])
+            ok = np.isfinite(acq[actual])
+            row["rank"] = int((acq[avail] > acq[actual]).sum()) if ok else -1
+            if c is not None:
+                pos = ids.index(c) if c in ids else -1
+                row["acq_value"] = _at(last.get("acquisition"), pos, acq[c])
+                row["pred_mean"] = _at(last.get("mean"), pos, np.nan)
+                row["pred_std"] = _at(last.get("std"), pos, np.nan)
+            rows.append(row)
+        return rows, acq
+
+    def _follow(self, steps: Sequence[Any], actuals: Sequence[int]) -> None:
+        """Hold the run's points in flight as pending, not the replayed suggestions.
+
+        With several points outstanding (an overlapped or batch run), a replayed
+        suggestion that differs from the run's point is replaced by it, in the session
+        and at the recommender (``set_pending``), as the run had it.
+        """
+        out = self.session.outstanding
+        for st, actual in zip(steps, actuals, strict=False):
+            if not st.stop and st.chosen_id != actual and st.chosen_id in out:
+                out[out.index(st.chosen_id)] = int(actual)
+        set_pending = getattr(self.rec, "set_pending", None)
+        if callable(set_pending):
+            set_pending(out)
 
 
 def _at(seq: Any, pos: int, default: float) -> float:

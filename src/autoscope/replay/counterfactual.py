@@ -248,6 +248,36 @@ def _n_seed(trace: ExperimentTrace, n_meas: int) -> int:
     return min(n, n_meas)
 
 
+def _decision_groups(
+    decisions: list[dict[str, Any]], ids: list[int], n_seed: int
+) -> list[list[tuple[int, int, dict[str, Any]]]]:
+    """Group the run's decisions ``(t, step, record)`` by ``batch`` (one each in a plain run).
+
+    Decisions whose point was never measured (the run stopped in between) are dropped.
+
+    Raises
+    ------
+    InputDataError
+        A decision's ``chosen_id`` is not the measurement at its step.
+    """
+    groups: list[list[tuple[int, int, dict[str, Any]]]] = []
+    for t, dec in enumerate(decisions):
+        step = int(dec.get("step", n_seed + t))
+        if step >= len(ids):
+            break  # the run stopped between this decision and its measurement
+        if int(dec["chosen_id"]) != ids[step]:
+            raise InputDataError(
+                f"decision {t} chose {dec['chosen_id']} but measurement {step} is candidate "
+                f"{ids[step]}: the trace's decisions and measurements are inconsistent"
+            )
+        same = groups and "batch" in dec and dec["batch"] == groups[-1][-1][2].get("batch")
+        if same:
+            groups[-1].append((t, step, dec))
+        else:
+            groups.append([(t, step, dec)])
+    return groups
+
+
 def counterfactual(
     trace: ExperimentTrace,
     scalarizer: Any = None,
@@ -312,32 +342,30 @@ def counterfactual(
     rec = build_recommender(trace, config)
     steering = _interventions(trace, scalarizer is not None, pol is not None)
     replay = PlanWalk(rec, len(np.asarray(trace.candidates)), ids[:n_seed])
-    for step in range(n_seed):
-        replay.measure(ids[step], values[step])
+
+    def catch_up(n: int) -> None:  # what the run had ingested: its first n measurements
+        while replay.n_recorded < min(n, len(ids)):
+            replay.measure(ids[replay.n_recorded], values[replay.n_recorded])
 
     rows: list[dict[str, Any]] = []
     maps: dict[str, list[Any]] = {"steps": [], "mean": [], "std": [], "acq": []}
-    for t, dec in enumerate(decisions):
-        step = int(dec.get("step", n_seed + t))
-        if step >= len(ids):
-            break  # the run stopped between this decision and its measurement
-        actual = ids[step]
-        if int(dec["chosen_id"]) != actual:
-            raise InputDataError(
-                f"decision {t} chose {dec['chosen_id']} but measurement {step} is candidate "
-                f"{actual}: the trace's decisions and measurements are inconsistent"
-            )
+    for group in _decision_groups(decisions, ids, n_seed):
+        t0, step0, dec0 = group[0]
+        catch_up(int(dec0.get("n_known", step0)))
+        replay.take_seeds()  # an overlapped run decided first while its last seed was measured
         if steering is not None:  # the run was steered at this boundary: do the same
-            steering.apply_due(rec, step)
-        row, acq = replay.decide(actual)
-        rows.append(row | {"step": step, "actual": actual})
-        if map_every and t % map_every == 0:
-            mean, var = rec.predict()
-            maps["steps"].append(t)
-            maps["mean"].append(mean)
-            maps["std"].append(np.sqrt(np.clip(var, 0.0, None)))
-            maps["acq"].append(acq)
-        replay.measure(actual, values[step])
+            steering.apply_due(rec, step0)
+        actuals = [ids[step] for _, step, _ in group]
+        got, acq = replay.decide_batch(actuals)
+        for (t, step, _), row, actual in zip(group, got, actuals, strict=True):
+            rows.append(row | {"step": step, "actual": actual})
+            if map_every and t % map_every == 0:
+                mean, var = rec.predict()
+                maps["steps"].append(t)
+                maps["mean"].append(mean)
+                maps["std"].append(np.sqrt(np.clip(var, 0.0, None)))
+                maps["acq"].append(acq)
+    catch_up(len(ids))
     final_mean = final_std = None
     try:
         fm, fv = rec.predict()

@@ -1,0 +1,118 @@
+"""Decisions overlapped with acquisition, and batches: the opt-in loop of :func:`dkl_explore`.
+
+With ``overlap=True`` the decision for the next point is computed in a worker thread
+while the current point is measured; the RunEngine's event loop only waits on the
+worker's future (``bps.wait_for``), so pause and abort stay immediate. The point being
+measured is *pending* at the recommender (never suggested again) but its value is not
+known yet. With ``batch_size=q`` one decision picks ``q`` points
+(:class:`~autoscope.recommender.batch.BatchSession`), then all of them are measured.
+Both can be combined: the next batch is decided while the current one is measured.
+
+What the model knew at every decision is recorded in the ``decisions`` stream:
+``batch`` (the decision's index, shared by the points of one batch), ``n_known`` (the
+first ``n_known`` measurements were ingested) and ``pending_ids`` (the points suggested
+but not ingested). :func:`autoscope.replay.counterfactual` follows these fields, so a
+replay with the run's own specs reproduces an overlapped or batched run exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import bluesky.plan_stubs as bps
+
+from autoscope.recommender.batch import BatchSession
+from autoscope.recommender.session import Step
+
+__all__ = ["Knowledge", "pipelined_steps"]
+
+#: what a decision knew: (n_known, pending ids, the steps it returned)
+Knowledge = tuple[int, list[int], list[Step]]
+
+
+def _decide(session: BatchSession, q: int, inspect: Callable[[], Any]) -> Knowledge:
+    """Take one decision, noting what the session had ingested and what was pending."""
+    known, pending = len(session.measured), list(session.outstanding)
+    return known, pending, session.next_batch(q, inspect)
+
+
+def _wait(future: Future) -> Generator[Any, Any, None]:
+    """Wait for the worker without blocking the RunEngine's event loop."""
+    if not future.done():
+        yield from bps.wait_for([lambda: asyncio.wrap_future(future)])
+
+
+def pipelined_steps(
+    session: BatchSession,
+    q: int,
+    overlap: bool,
+    inspect: Callable[[], Any],
+    publish: Callable[[Step, int, int, list[int]], Generator[Any, Any, None]],
+    measure: Callable[[Step], Generator[Any, Any, float]],
+) -> Generator[Any, Any, Step]:
+    """Run the session to its end with batches of ``q`` and, if ``overlap``, a decision worker.
+
+    Parameters
+    ----------
+    session : BatchSession
+        The exploration session (seeds included).
+    q : int
+        Points per decision.
+    overlap : bool
+        Compute the next decision in a worker thread while the current points are
+        measured (the first model decision runs while the last seed is measured, with
+        that seed pending).
+    inspect : callable
+        The plan's maps hook (:meth:`ExplorationSession.next`'s ``inspect``); it runs
+        in the worker with the rest of the decision.
+    publish : callable
+        ``publish(step, batch, n_known, pending)``: a plan recording one decision.
+    measure : callable
+        ``measure(step)``: a plan moving to and measuring the step's point and
+        returning its value (the session records it here, never during a decision).
+
+    Returns
+    -------
+    Step
+        The stop step.
+    """
+    batch = 0
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-decide")
+
+    def in_worker() -> Generator[Any, Any, Knowledge]:  # a decision nothing overlaps
+        future = executor.submit(_decide, session, q, inspect)
+        yield from _wait(future)
+        return future.result()
+
+    try:
+        if overlap:
+            known, pending, steps = yield from in_worker()
+        else:
+            known, pending, steps = _decide(session, q, inspect)
+        while not steps[0].stop:
+            model = steps[0].phase != "seed"
+            if model:
+                for st in steps:
+                    yield from publish(st, batch, known, pending)
+                batch += 1
+            future = executor.submit(_decide, session, q, inspect) if overlap else None
+            values = []
+            for st in steps:
+                value = yield from measure(st)
+                if future is None:
+                    session.record(st.chosen_id, value)
+                else:  # the worker reads the session: record once it is done
+                    values.append((st.chosen_id, value))
+            if future is None:
+                known, pending, steps = _decide(session, q, inspect)
+                continue
+            yield from _wait(future)
+            for cid, value in values:
+                session.record(cid, value)
+            known, pending, steps = future.result()
+        return steps[0]
+    finally:  # an abort while the worker trains: let it finish on its own, never join it
+        executor.shutdown(wait=False, cancel_futures=True)
