@@ -116,7 +116,8 @@ def dkl_loop(
         return value
 
     def publish(step: Step, batch: int, n_known: int, pending: list[int]):
-        who = {"batch": batch, "n_known": n_known, "pending_ids": ",".join(map(str, pending))}
+        who: dict[str, Any] = {"batch": batch, "n_known": n_known}
+        who["pending_ids"] = ",".join(map(str, pending))
         yield from record_decision(decision, n_cand, step=step.index, **step.fields, **who)
         yield from bps.checkpoint()
 
@@ -164,7 +165,7 @@ def dkl_loop(
             )
         else:
             step = yield from one_by_one()
-        final = {"t_ingest": session.t_ingest, "n_known": len(session.measured)}
+        final: dict[str, Any] = {"t_ingest": session.t_ingest, "n_known": len(session.measured)}
         final.update(maps(rec, n_cand, 0, map_every))
         yield from record_decision(
             decision, n_cand, step=step.index, chosen_id=-1, reason=step.reason, **final

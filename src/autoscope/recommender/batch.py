@@ -87,8 +87,9 @@ class BatchSession(ExplorationSession):
             fresh: list[int] = []
             for p in pts:
                 i = p.get("_id") if isinstance(p, Mapping) else None
-                ok = isinstance(i, int | np.integer) and not isinstance(i, bool)
-                if ok and 0 <= i < self.n_candidates and int(i) not in done | set(fresh):
+                if not isinstance(i, int | np.integer) or isinstance(i, bool):
+                    continue
+                if 0 <= i < self.n_candidates and int(i) not in done | set(fresh):
                     fresh.append(int(i))
             fresh = fresh[:room]
             if not fresh:
