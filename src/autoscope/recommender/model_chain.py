@@ -200,9 +200,9 @@ def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.
     Refused: a non-finite training loss (when it trained: a fit conditioned by the fast
     update path, or one that kept its previous weights, reports no loss); a non-finite
     posterior mean, variance or noise; a variance below zero (beyond round-off); a mean
-    farther from the data's median, or a standard deviation larger, than :data:`ABSURD_SPANS` times the data's
-    scale (their spread, or their magnitude; e.g. values near 1e300 that overflow the
-    model's standardisation).
+    farther from the data's median, or a standard deviation larger, than
+    :data:`ABSURD_SPANS` times the data's scale (their spread, or their magnitude; e.g.
+    values near 1e300 that overflow the model's standardisation).
 
     Raises
     ------
