@@ -104,7 +104,10 @@ class Decision(Device):
     stopped). What the model knew: ``batch`` (the decision's index; the points of
     one batch share it), ``n_known`` (how many measurements, in order, it had
     ingested) and ``pending_ids`` (the ids measured or being measured but not yet
-    ingested, comma-separated; ``""`` in a plain run). Unknown numbers are NaN.
+    ingested, comma-separated; ``""`` in a plain run). How the model was updated:
+    ``update`` (``"train"`` or ``"condition"``, the fast update path; one per committee
+    member, joined with ``+``; ``""`` when unknown) and ``update_trigger`` (why a fast-path
+    model retrained: ``"schedule"``, ``"growth"``, ...). Unknown numbers are NaN.
     """
 
     step = Cpt(Signal, value=0, kind="hinted")
@@ -127,6 +130,8 @@ class Decision(Device):
     batch = Cpt(Signal, value=0, kind="normal")
     n_known = Cpt(Signal, value=0, kind="normal")
     pending_ids = Cpt(Signal, value="", kind="normal")
+    update = Cpt(Signal, value="", kind="normal")
+    update_trigger = Cpt(Signal, value="", kind="normal")
 
     #: fields that are floats (NaN when missing); the rest are ints or strings
     float_fields = (
@@ -143,6 +148,7 @@ class Decision(Device):
         "structure_share",
     )
     int_fields = ("step", "chosen_id", "n_iter", "model_version", "fallback", "batch", "n_known")
+    str_fields = ("reason", "pending_ids", "update", "update_trigger")
     map_fields: tuple[str, ...] = ()
 
     def publish(self, n_candidates: int = 0, **fields: Any) -> None:
@@ -162,8 +168,8 @@ class Decision(Device):
         for name in self.int_fields:
             v = fields.get(name)
             getattr(self, name).put(int(v) if v is not None else (-1 if name == "chosen_id" else 0))
-        self.reason.put(str(fields.get("reason") or ""))
-        self.pending_ids.put(str(fields.get("pending_ids") or ""))
+        for name in self.str_fields:
+            getattr(self, name).put(str(fields.get(name) or ""))
         for name in self.map_fields:
             v = fields.get(name)
             arr = np.full(n_candidates, _NAN) if v is None else np.asarray(v, dtype=float)

@@ -55,4 +55,6 @@ def decision_fields(last: Mapping[str, Any], chosen: int) -> dict[str, Any]:
         "structure_share": last.get("structure_share"),
         "fallback": int(fallback),
         "reason": "; ".join(failures),
+        "update": last.get("update"),
+        "update_trigger": last.get("update_trigger"),
     }
