@@ -27,9 +27,10 @@ import bluesky.plan_stubs as bps
 from autoscope.recommender.batch import BatchSession
 from autoscope.recommender.session import Step
 
-__all__ = ["Knowledge", "pipelined_steps"]
+__all__ = ["pipelined_steps"]
 
 #: what a decision knew: (n_known, pending ids, the steps it returned)
+#: what a decision returns: its batch index, the pending ids it knew, its steps
 Knowledge = tuple[int, list[int], list[Step]]
 
 
