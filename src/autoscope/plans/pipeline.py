@@ -30,7 +30,6 @@ from autoscope.recommender.session import Step
 __all__ = ["pipelined_steps"]
 
 #: what a decision knew: (n_known, pending ids, the steps it returned)
-#: what a decision returns: its batch index, the pending ids it knew, its steps
 Knowledge = tuple[int, list[int], list[Step]]
 
 
