@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -324,8 +325,14 @@ def usim_instrument(
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     setup = TestContext.TestSetup()
+    config_dir = tempfile.TemporaryDirectory(prefix="autoscope-usim-")
     try:
-        configuration = DeviceConfiguration.AcquisitionContextConfiguration()
+        # Nion's default configuration folder is ./test_data, which it deletes and re-creates:
+        # keep the simulator's device configuration in a private temporary folder instead
+        configuration = DeviceConfiguration.AcquisitionContextConfiguration(
+            set_configuration_location=False
+        )
+        configuration.configuration_location = config_dir.name
         with AcquisitionTestContext.AcquisitionTestContext(configuration, is_eels=True) as ctx:
             # Nion's application sets up verbose root logging; keep the caller's
             root.setLevel(level)
@@ -340,4 +347,5 @@ def usim_instrument(
                 name=name,
             )
     finally:
+        config_dir.cleanup()
         del setup
