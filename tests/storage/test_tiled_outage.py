@@ -69,7 +69,7 @@ def test_tiled_dies_mid_run_and_comes_back(RE, tmp_path, _journal_dir):
     log = tmp_path / "server.log"
     servers = [start_server(config, uri, log)]
     client = open_catalog(uri, api_key=KEY)
-    outage = {"down": 8.0}  # seconds the server stays dead (the run goes on meanwhile)
+    outage = {"down": 20.0}  # seconds the server stays dead (the run goes on meanwhile)
     steps: list[tuple[int, float, bool]] = []  # (primary events so far, time, writer warned)
 
     def kill_and_restart():
