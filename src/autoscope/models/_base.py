@@ -10,7 +10,6 @@ map ``phi`` and whether it is trained (:class:`~autoscope.models.dkl.DKL`) or fi
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -18,62 +17,15 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from autoscope._validate import check_int
 from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models._checks import check_shape, check_xy, surrogate_params
 from autoscope.models._device import resolve_device
-from autoscope.models._gp import (
-    _KERNELS,
-    CandidatePosterior,
-    GPModule,
-    cholesky_jittered,
-    make_kernel,
-)
-from autoscope.models._training import (
-    JITTERS,
-    NonFiniteLoss,
-    adam_mll,
-    derive_seed,
-    fork_seed,
-    recorded_numerical_warnings,
-    torch_threads,
-)
-from autoscope.models._update import (
-    BACKGROUND,
-    FIT_ERRORS,
-    CandidateCache,
-    RefitSchedule,
-    Shadow,
-    advance_shadow,
-    condition,
-    start_shadow,
-    train_trigger,
-)
+from autoscope.models._fitting import fit_step, fit_with_fallbacks, posterior_cache
+from autoscope.models._gp import CandidatePosterior, GPModule, make_kernel
+from autoscope.models._training import adam_mll, derive_seed, fork_seed, torch_threads
+from autoscope.models._update import CandidateCache, RefitSchedule, Shadow
 
-__all__ = ["GPSurrogate", "check_float", "check_int", "log_normal"]
-
-_FIT_ERRORS = FIT_ERRORS
-
-
-def check_float(name: str, value: Any, low: float, *, strict: bool = False) -> float:
-    """Return ``value`` as float if it is finite and ``>= low`` (``> low`` if strict)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise InputDataError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not np.isfinite(v) or v < low or (strict and v == low):
-        raise InputDataError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
-    return v
-
-
-def log_normal(name: str, value: Any) -> list[float] | None:
-    """Return ``[loc, scale]`` of a log-normal prior (``scale > 0``), or ``None``."""
-    if value is None:
-        return None
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 2:
-        raise InputDataError(f"{name} must be (loc, scale) or None, got {value!r}")
-    return [
-        check_float(f"{name} loc", value[0], -1e3),
-        check_float(f"{name} scale", value[1], 0.0, strict=True),
-    ]
+__all__ = ["GPSurrogate"]
 
 
 class GPSurrogate:
@@ -176,43 +128,28 @@ class GPSurrogate:
         device: str = "auto",
         threads: int | None = 1,
     ):
-        if kernel not in _KERNELS:
-            raise InputDataError(f"kernel must be one of {_KERNELS}, got {kernel!r}")
-        if nu not in (0.5, 1.5, 2.5):
-            raise InputDataError(f"nu must be 0.5, 1.5 or 2.5, got {nu!r}")
-        if dtype not in ("float32", "float64"):
-            raise InputDataError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if device not in ("auto", "cpu", "cuda"):
-            raise InputDataError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-        if device == "cuda" and not torch.cuda.is_available():
-            raise InputDataError("device='cuda' was asked for but CUDA is not available")
-        if lengthscale is not None:
-            lengthscale = check_float("lengthscale", lengthscale, 0.0, strict=True)
-
-        self._params: dict[str, Any] = {
-            "kernel": kernel,
-            "nu": float(nu),
-            "ard": bool(ard),
-            "lengthscale": lengthscale,
-            "noise_floor": check_float("noise_floor", noise_floor, 0.0, strict=True),
-            "noise_init": check_float("noise_init", noise_init, float(noise_floor), strict=True),
-            "noise_prior": log_normal("noise_prior", noise_prior),
-            "n_iter": check_int("n_iter", n_iter, 0),
-            "warm_iter": check_int("warm_iter", warm_iter, 0),
-            "reinit_every": check_int("reinit_every", reinit_every, 0),
-            "refit_every": check_int("refit_every", refit_every, 1),
-            "refit_surprise": None
-            if refit_surprise is None
-            else check_float("refit_surprise", refit_surprise, 0.0, strict=True),
-            "refit_growth": check_float("refit_growth", refit_growth, 1.0, strict=True),
-            "refit_slice": check_int("refit_slice", refit_slice, 0),
-            "lr_gp": check_float("lr_gp", lr_gp, 0.0, strict=True),
-            "max_attempts": check_int("max_attempts", max_attempts, 1, 10),
-            "seed": check_int("seed", seed, 0),
-            "dtype": dtype,
-            "device": device,
-            "threads": None if threads is None else check_int("threads", threads, 1, 256),
-        }
+        self._params: dict[str, Any] = surrogate_params(
+            kernel=kernel,
+            nu=nu,
+            ard=ard,
+            lengthscale=lengthscale,
+            noise_floor=noise_floor,
+            noise_init=noise_init,
+            noise_prior=noise_prior,
+            n_iter=n_iter,
+            warm_iter=warm_iter,
+            reinit_every=reinit_every,
+            refit_every=refit_every,
+            refit_surprise=refit_surprise,
+            refit_growth=refit_growth,
+            refit_slice=refit_slice,
+            lr_gp=lr_gp,
+            max_attempts=max_attempts,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+            threads=threads,
+        )
         self.dtype = torch.float64 if dtype == "float64" else torch.float32
         self.device = resolve_device(device, None, self.cuda_min_candidates)
         self.module: GPModule | None = None
@@ -313,27 +250,7 @@ class GPSurrogate:
         if not self.prepared:
             self.prepare(x)
         with torch_threads(self._params["threads"]):
-            trigger = train_trigger(self, x, y)
-            fast = self._schedule.fast
-            if trigger in BACKGROUND and self._params["refit_slice"] > 0:
-                if self._shadow is None and (fast or trigger == "reinit"):
-                    self._shadow = start_shadow(self, x, y, trigger)
-                trigger = None if fast else "schedule"  # without the fast path: warm fits go on
-            report = condition(self, x, y) if trigger is None else trigger
-            if isinstance(report, str):
-                xt = self._tensor(self._transform(x))
-                yt = self._standardize(y)
-                trigger, report = report, self._fit(xt, yt, tuple(x.shape[1:]))
-                self._since_train, self._n_at_train = 0, len(y)
-                report.update({"update": "train", "trigger": trigger})
-                if trigger != "schedule":  # new data or a failure: the retrain is outdated
-                    self._shadow = None
-            else:
-                self._since_train += 1
-            if self._shadow is not None:
-                advance_shadow(self, x, y, report)
-            if self._schedule.fast:  # the next fit checks that it only adds points
-                self._train_xy = (x.copy(), y.copy())
+            report = fit_step(self, x, y)
         report["seconds"] = time.perf_counter() - t0
         self.n_fits += 1
         return report
@@ -392,25 +309,10 @@ class GPSurrogate:
         return self.module
 
     def _check_xy(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(x)
-        y = np.asarray(y, dtype=np.float64)
-        if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or y.shape[0] == 0:
-            raise InputDataError(
-                f"fit expects x (n, ...) and y (n,) with n >= 1, got {x.shape} and {y.shape}"
-            )
-        if not np.isfinite(y).all():
-            raise InputDataError("fit expects finite y; drop NaN/inf observations first")
-        if not np.isfinite(x).all():
-            raise InputDataError("fit expects finite x")
-        self._check_shape(x)
-        return x, y
+        return check_xy(type(self).__name__, x, y, self._in_shape)
 
     def _check_shape(self, x: np.ndarray) -> None:
-        if self._in_shape is not None and tuple(x.shape[1:]) != self._in_shape:
-            raise InputDataError(
-                f"{type(self).__name__} was built for inputs of shape (n, "
-                f"{', '.join(map(str, self._in_shape))}), got {x.shape}"
-            )
+        check_shape(type(self).__name__, x, self._in_shape)
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device)
@@ -458,81 +360,10 @@ class GPSurrogate:
         )
 
     def _fit(self, xt: torch.Tensor, yt: torch.Tensor, in_shape: tuple[int, ...]) -> dict[str, Any]:
-        reinit = self._needs_reinit(in_shape)
-        n_iter = self._params["n_iter"] if reinit else self._params["warm_iter"]
-        snapshot = None if reinit else copy.deepcopy(self._fitted_module().state_dict())
-        failures: list[str] = []
-        warn: list[str] = []
-        lr_scale, fresh = 1.0, reinit
-        for attempt in range(self._params["max_attempts"]):
-            jitter = JITTERS[min(attempt, len(JITTERS) - 1)]
-            try:
-                with recorded_numerical_warnings(warn):
-                    if fresh:
-                        self.module = self._build(xt, yt, in_shape, attempt)
-                        self._in_shape, self._last_reinit = in_shape, self.n_fits
-                    module = self._fitted_module()
-                    if not fresh:
-                        module.set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
-                    loss, iters = self._train(module, xt, yt, n_iter, lr_scale, jitter)
-                    self._condition(xt, yt)
-                return {
-                    "loss": loss,
-                    "iterations": iters,
-                    "reinit": fresh,
-                    "attempts": attempt + 1,
-                    "failures": failures,
-                    "jitter_warnings": len(warn),
-                    "stale": False,
-                }
-            except _FIT_ERRORS as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-                lr_scale *= 0.3
-                if snapshot is not None and attempt == 0:
-                    # previous weights, smaller steps
-                    self._fitted_module().load_state_dict(snapshot)
-                else:
-                    fresh, n_iter = True, self._params["n_iter"]
-        if snapshot is not None:  # last resort: previous weights, conditioned on the new data
-            try:
-                with recorded_numerical_warnings(warn):
-                    module = self._fitted_module()
-                    module.load_state_dict(snapshot)
-                    module.set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
-                    self._condition(xt, yt)
-                return {
-                    "loss": float("nan"),
-                    "iterations": 0,
-                    "reinit": False,
-                    "attempts": self._params["max_attempts"],
-                    "failures": failures,
-                    "jitter_warnings": len(warn),
-                    "stale": True,
-                }
-            except _FIT_ERRORS as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-        self.module, self._cache = None, None
-        raise ModelFittingError(
-            f"{type(self).__name__}: every fit attempt failed: " + "; ".join(failures)
-        )
+        """Train on standardised ``(xt, yt)``, retrying as :mod:`autoscope.models._fitting` does."""
+        return fit_with_fallbacks(self, xt, yt, in_shape)
 
     def _condition(self, xt: torch.Tensor, yt: torch.Tensor) -> None:
         """Cache the Cholesky factor of the training covariance and ``alpha``."""
-        m = self._fitted_module()
-        m.eval()
-        with torch.no_grad():
-            z = m.feature_map(xt)
-            noise = m.likelihood.noise.reshape(())
-            k = m.covar_module(z).to_dense()
-            k = k + noise * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
-            chol = cholesky_jittered(k)
-            const = m.mean_module.constant.reshape(())
-            alpha = torch.cholesky_solve((yt - const).unsqueeze(-1), chol).squeeze(-1)
-            chol64 = chol.double()
-            w = torch.linalg.solve_triangular(
-                chol64, (yt - const).double().unsqueeze(-1), upper=False
-            ).squeeze(-1)
-        if not (torch.isfinite(alpha).all() and torch.isfinite(z).all()):
-            raise NonFiniteLoss("posterior weights are not finite")
-        self._cache = {"z": z, "L": chol64, "w": w, "alpha": alpha, "const": const, "noise": noise}
+        self._cache = posterior_cache(self._fitted_module(), xt, yt)
         self._version += 1  # the cached candidate posterior is stale

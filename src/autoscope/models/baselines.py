@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from autoscope.errors import InputDataError, ModelFittingError
-from autoscope.models._base import _FIT_ERRORS, GPSurrogate, check_int
+from autoscope.models._base import GPSurrogate
+from autoscope.models._checks import check_int
 from autoscope.models._registry import register
+from autoscope.models._update import FIT_ERRORS
 from autoscope.models.dkl import DKL
 
 __all__ = ["GPCoords", "PCAGP", "StaticDKL", "pca"]
@@ -201,7 +203,7 @@ class StaticDKL(DKL):
         try:
             self._fitted_module().set_train_data(xt, yt, strict=False)  # type: ignore[operator]  # untyped gpytorch
             self._condition(xt, yt)
-        except _FIT_ERRORS as exc:
+        except FIT_ERRORS as exc:
             raise ModelFittingError(f"static_dkl: re-conditioning failed: {exc}") from exc
         return report
 

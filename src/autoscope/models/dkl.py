@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from autoscope.errors import InputDataError
-from autoscope.models._base import GPSurrogate, check_float, check_int
+from autoscope.models._base import GPSurrogate
+from autoscope.models._checks import check_float, check_int
 from autoscope.models._device import DKL_CUDA_MIN_CANDIDATES
 from autoscope.models._pretrain import pretrain_extractor
 from autoscope.models._registry import register

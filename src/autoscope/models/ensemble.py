@@ -23,7 +23,8 @@ import numpy as np
 
 from autoscope._specs import split_spec
 from autoscope.errors import InputDataError
-from autoscope.models._base import GPSurrogate, check_int
+from autoscope.models._base import GPSurrogate
+from autoscope.models._checks import check_int
 from autoscope.models._gp import CandidatePosterior
 from autoscope.models._registry import get as build_model
 from autoscope.models._registry import register

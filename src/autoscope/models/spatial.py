@@ -27,7 +27,7 @@ from gpytorch.kernels import AdditiveKernel, ScaleKernel
 from torch import nn
 
 from autoscope.errors import InputDataError, ModelFittingError
-from autoscope.models._base import check_float, log_normal
+from autoscope.models._checks import check_float, log_normal
 from autoscope.models._gp import make_kernel
 from autoscope.models._registry import register
 from autoscope.models.baselines import _box
