@@ -42,19 +42,11 @@ from autoscope.sim._datafiles import (
     read_pfm,
     shipped_data_dir,
 )
+from autoscope.sim._recorded_checks import check_image, check_spectra
 from autoscope.sim.base import BaseSample
 
 __all__ = ["BEPS_FILE", "PFM_FILE", "RecordedSample", "data_path", "despike", "shipped_data_dir"]
 _META_STR = ("axis_units", "axis_name", "spectrum_units", "image_units", "pixel_units")
-
-
-def _as_array(name: str, value: Any) -> np.ndarray:
-    try:
-        return np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputDataError(
-            f"{name} must be a numeric array, got {type(value).__name__}"
-        ) from None
 
 
 class RecordedSample(BaseSample):
@@ -116,45 +108,16 @@ class RecordedSample(BaseSample):
         default_scalarizer: dict[str, Any] | None = None,
         source: dict[str, Any] | None = None,
     ):
-        img = _as_array("image", image)
-        if img.ndim not in (2, 3) or min(img.shape) < 1:
-            raise InputDataError(f"image must be (H, W) or (H, W, C), got shape {img.shape}")
-        if not np.all(np.isfinite(img)):
-            raise InputDataError(
-                f"image has {int(np.sum(~np.isfinite(img)))} non-finite values; fill or crop them"
-            )
-        n_ch = 1 if img.ndim == 2 else img.shape[2]
-        if channels is None:
-            channels = ("image",) if img.ndim == 2 else tuple(f"channel_{i}" for i in range(n_ch))
-        channels = tuple(str(c) for c in channels)
-        if len(channels) != n_ch:
-            raise InputDataError(
-                f"image has {n_ch} channel(s) but {len(channels)} names: {channels}"
-            )
-        if channel_units is not None:
-            channel_units = tuple(str(u) for u in channel_units)
-            if len(channel_units) != n_ch:
-                raise InputDataError(
-                    f"image has {n_ch} channel(s) but {len(channel_units)} channel units"
-                )
-        for name, v in (("noise", noise), ("pixel_size", pixel_size)):
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, int | float | np.number)
-                or not np.isfinite(v)
-            ):
-                raise InputDataError(f"{name} must be a finite number, got {v!r}")
-        if noise < 0 or pixel_size <= 0:
-            raise InputDataError(
-                f"need noise >= 0 and pixel_size > 0, got {noise!r}, {pixel_size!r}"
-            )
+        img, channels, channel_units = check_image(
+            image, channels, channel_units, noise, pixel_size
+        )
 
         if spectra is None:
             if axis is not None:
                 raise InputDataError("axis given without spectra")
             spec, ax = None, np.empty(0)
         else:
-            spec, ax = self._check_spectra(img.shape[:2], spectra, axis)
+            spec, ax = check_spectra(img.shape[:2], spectra, axis)
 
         img.setflags(write=False)
         self.image = img
@@ -183,36 +146,6 @@ class RecordedSample(BaseSample):
             else:
                 default_scalarizer = {"name": "com_magnitude", "params": {}}
         self.default_scalarizer = default_scalarizer
-
-    @staticmethod
-    def _check_spectra(
-        grid: tuple[int, ...], spectra: Any, axis: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
-        spec = _as_array("spectra", spectra)
-        if spec.ndim not in (3, 4):
-            raise InputDataError(
-                f"spectra must be (H, W, L) or (H, W, K, K), got shape {spec.shape}"
-            )
-        if spec.shape[:2] != tuple(grid):
-            raise InputDataError(
-                f"spectra grid {spec.shape[:2]} does not match image grid {tuple(grid)}"
-            )
-        if spec.ndim == 4 and spec.shape[2] != spec.shape[3]:
-            raise InputDataError(f"diffraction patterns must be square K x K, got {spec.shape[2:]}")
-        if np.isinf(spec).any():
-            raise InputDataError(f"spectra have {int(np.isinf(spec).sum())} infinite values")
-        if axis is None:
-            raise InputDataError("spectra given without an axis")
-        ax = _as_array("axis", axis)
-        if ax.ndim != 1 or ax.size < 2 or not np.all(np.isfinite(ax)):
-            raise InputDataError(f"axis must be 1-D, finite, >= 2 points, got shape {ax.shape}")
-        if ax.size != spec.shape[-1]:
-            raise InputDataError(
-                f"spectrum length {spec.shape[-1]} does not match axis length {ax.size}"
-            )
-        spec.setflags(write=False)
-        ax.setflags(write=False)
-        return spec, ax
 
     # -- BaseSample -------------------------------------------------------------------
     @property
