@@ -1,6 +1,6 @@
 """The instruments ``autoscope demo --instrument ...`` runs on, each opened with its RunEngine.
 
-``sim`` is the in-process ophyd v1 instrument (built by :mod:`autoscope.cli`);
+``sim`` is the in-process ophyd v1 instrument (built by :func:`autoscope.cli.build_instrument`);
 the others are ophyd-async devices that must be connected on the event loop of
 the RunEngine that will run the plan, so each is opened here together with that
 RunEngine:
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from autoscope._demo import close_engine, demo_from_args
 from autoscope.errors import AutoscopeError
 
 __all__ = ["INSTRUMENTS", "OpenInstrument", "open_instrument", "run_demo_on_instrument"]
@@ -47,16 +48,6 @@ def _engine() -> tuple[Any, asyncio.AbstractEventLoop]:
 
     loop = asyncio.new_event_loop()
     return RunEngine({}, loop=loop), loop
-
-
-def _close(engine: Any, loop: asyncio.AbstractEventLoop) -> None:
-    if engine.state != "idle":
-        engine.halt()
-    loop.call_soon_threadsafe(loop.stop)
-    if getattr(engine, "_th", None) is not None:
-        engine._th.join(timeout=5)
-    if not loop.is_running():
-        loop.close()
 
 
 def _connect(microscope: Any, engine: Any, timeout: float, what: str) -> None:
@@ -129,7 +120,7 @@ def open_instrument(
                 _connect(mic, engine, 30.0, "Nion's simulator")
                 yield OpenInstrument(mic, engine, NION_DEFAULT_SCALARIZER)
     finally:
-        _close(engine, loop)
+        close_engine(engine, loop)
 
 
 def _ioc_default_scalarizer(mic: Any) -> Any:
@@ -146,7 +137,6 @@ def _ioc_default_scalarizer(mic: Any) -> Any:
 
 def run_demo_on_instrument(args: Any, parser: Any) -> int:
     """``autoscope demo --instrument sim-async|epics|nion-usim``: open, run, summarise."""
-    from autoscope.cli import demo
     from autoscope.report import format_summary
 
     if args.instrument == "nion-usim" and args.shape > 256:
@@ -157,24 +147,8 @@ def run_demo_on_instrument(args: Any, parser: Any) -> int:
         mic = opened.microscope
         if args.patch_size > min(mic.grid.shape):
             parser.error(f"--patch-size {args.patch_size} does not fit the {mic.grid.shape} grid")
-        summary = demo(
-            args.sample,
-            args.policy,
-            args.scalarizer or opened.default_scalarizer,
-            args.budget,
-            args.n_seed,
-            min(mic.grid.shape),
-            args.patch_size,
-            args.seed,
-            catalog=args.catalog,
-            tiled_uri=args.tiled_uri,
-            api_key=args.api_key,
-            report=args.report,
-            write_report=not args.no_report,
-            progress=not args.no_progress,
-            microscope=mic,
-            engine=opened.engine,
-        )
+        scalarizer = args.scalarizer or opened.default_scalarizer
+        summary = demo_from_args(args, mic, scalarizer, min(mic.grid.shape), opened.engine)
     summary["instrument"] = args.instrument
     print(format_summary(summary))
     return 130 if summary["interrupted"] else 0

@@ -18,16 +18,15 @@ or not writable) is a :class:`~autoscope.errors.StorageError`: one line on stder
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from autoscope import __version__
 from autoscope._argtypes import nonnegative_int, positive_int, spec_arg
+from autoscope._demo import build_instrument, demo, demo_from_args
+from autoscope._demo_instruments import INSTRUMENTS, run_demo_on_instrument
 from autoscope.bench.cli import HELP as BENCH_HELP
 from autoscope.bench.cli import add_bench_arguments, run_bench
 from autoscope.cli_resume import HELP as RESUME_HELP
@@ -40,17 +39,16 @@ from autoscope.storage.cli import HELP as SERVE_HELP
 from autoscope.storage.cli import add_serve_arguments, run_serve
 from autoscope.storage.recover import RECOVER_HELP, add_recover_arguments, run_recover
 
-__all__ = ["COMMANDS", "build_parser", "demo", "main"]
+__all__ = ["COMMANDS", "build_instrument", "build_parser", "demo", "main"]
 
 SAMPLES = ("stem", "spm", "fourd")
 
 
-# -- argument types --------------------------------------------------------------------------
 # -- demo ------------------------------------------------------------------------------------
 def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--instrument",
-        choices=("sim", "sim-async", "epics", "nion-usim"),
+        choices=INSTRUMENTS,
         default="sim",
         help="in-process ophyd sim, ophyd-async sim, a running IOC (autoscope ioc), or Nion's "
         "simulator (default sim)",
@@ -156,165 +154,12 @@ def _check_demo_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
             parser.error(f"--scalarizer: {exc}")
 
 
-def build_instrument(kind: str, shape: int, seed: int) -> Any:
-    """Build the demo instrument: SimSTEM, SimSPM, or a SimMicroscope on a 4D-STEM sample."""
-    from autoscope.devices.sim import SimMicroscope, SimSPM, SimSTEM
-    from autoscope.sim import make_sample
-
-    sample = make_sample(kind, shape=(shape, shape), seed=seed)
-    if kind == "stem":
-        return SimSTEM(sample=sample, seed=seed)
-    if kind == "spm":
-        return SimSPM(sample=sample, seed=seed)
-    return SimMicroscope(sample, seed=seed)
-
-
-def _close_engine(engine: Any, loop: asyncio.AbstractEventLoop) -> None:
-    if engine.state != "idle":
-        engine.halt()
-    loop.call_soon_threadsafe(loop.stop)
-    if getattr(engine, "_th", None) is not None:
-        engine._th.join(timeout=5)
-    if not loop.is_running():
-        loop.close()
-
-
-def _run_plan(
-    client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress, engine=None
-):
-    """Run dkl_explore on ``engine`` (default: a fresh one) into ``client``; (uid, interrupted)."""
-    from bluesky import RunEngine
-    from bluesky.utils import RunEngineInterrupted
-
-    from autoscope import storage
-    from autoscope.live import ExplorationProgress
-    from autoscope.plans import dkl_explore
-
-    plan = dkl_explore(
-        microscope,
-        scalarizer,
-        policy=policy,
-        budget=budget,
-        n_seed=n_seed,
-        patch_size=patch_size,
-        seed=seed,
-    )
-    own = engine is None
-    loop = asyncio.new_event_loop() if own else engine.loop
-    engine = RunEngine({}, loop=loop) if own else engine
-    tokens = []
-    try:
-        tokens.append(engine.subscribe(storage.make_writer(client)))
-        tokens.append(engine.subscribe(ExplorationProgress(total=budget, disable=not progress)))
-        try:
-            (uid,) = engine(plan)  # a tuple of uids by default
-            return uid, False
-        except RunEngineInterrupted:  # Ctrl-C pauses; abort keeps a complete trace
-            # the RunEngine logs the expected RequestAbort with its traceback: the summary
-            # printed afterwards says the run was interrupted
-            re_log = logging.getLogger("bluesky")
-            level = re_log.level
-            re_log.setLevel(logging.CRITICAL)
-            try:
-                (uid,) = engine.abort("interrupted from the command line")
-            finally:
-                re_log.setLevel(level)
-            return uid, True
-    finally:
-        for token in tokens:
-            engine.unsubscribe(token)
-        if own:
-            _close_engine(engine, loop)
-
-
-def demo(
-    sample: str = "stem",
-    policy: str | dict = "ei",
-    scalarizer: str | dict | None = None,
-    budget: int = 80,
-    n_seed: int = 10,
-    shape: int = 64,
-    patch_size: int = 16,
-    seed: int = 0,
-    *,
-    catalog: str | None = None,
-    tiled_uri: str | None = None,
-    api_key: str | None = None,
-    report: str | Path | None = None,
-    write_report: bool = True,
-    progress: bool = True,
-    microscope: Any = None,
-    engine: Any = None,
-) -> dict[str, Any]:
-    """Run the demo experiment and return its summary.
-
-    Builds the instrument, runs :func:`autoscope.plans.dkl_explore` under a RunEngine with a
-    progress bar, stores the run (``autoscope.storage``), loads it back with
-    :func:`autoscope.trace.load` and computes the summary (and report) from the stored trace.
-
-    Parameters
-    ----------
-    sample, policy, scalarizer, budget, n_seed, shape, patch_size, seed
-        As the command-line options of ``autoscope demo``; ``shape`` is the grid side in pixels,
-        ``scalarizer=None`` is the sample's ``default_scalarizer``.
-    catalog, tiled_uri, api_key
-        Where to store the run (see :func:`autoscope.storage.open_catalog`).
-    report : str or path, optional
-        Report directory (default ``./autoscope-report/<uid8>``).
-    write_report, progress : bool
-        Write the report; show the progress bar (stderr).
-    microscope : SimMicroscope, optional
-        An instrument already built by :func:`build_instrument` (then ``sample``, ``shape`` and
-        ``seed`` only name it), or any other instrument (then give ``scalarizer``).
-    engine : RunEngine, optional
-        The RunEngine to run on (an ophyd-async instrument is connected on its loop); kept open.
-
-    Returns
-    -------
-    dict
-        :func:`autoscope.report.summarize` of the run plus ``"report"`` (path of ``index.html`` or
-        ``None``), ``"catalog"`` and ``"wall_s"`` (s, from the start of this call).
-    """
-    from autoscope import report as _report
-    from autoscope import storage, trace
-
-    t0 = time.perf_counter()
-    if microscope is None:
-        microscope = build_instrument(sample, shape, seed)
-    scalarizer = scalarizer if scalarizer is not None else microscope.sample.default_scalarizer
-    client = storage.open_catalog(tiled_uri or catalog, api_key=api_key)
-    try:
-        uid, interrupted = _run_plan(
-            client, microscope, scalarizer, policy, budget, n_seed, patch_size, seed, progress,
-            engine,
-        )  # fmt: skip
-        tr = trace.load(uid, catalog=client)  # everything below comes from the stored run
-        truth_sample = tr.sample()
-        summary = _report.summarize(tr, truth_sample)
-        summary["report"] = None
-        if write_report:
-            out = Path(report) if report is not None else Path("autoscope-report") / uid[:8]
-            summary["report"] = str(_report.make_report(tr, out, sample=truth_sample))
-    finally:
-        storage.close_catalog(client)
-    summary["interrupted"] = interrupted
-    summary["catalog"] = tiled_uri or str(Path(catalog or storage.default_catalog_dir()))
-    summary["wall_s"] = time.perf_counter() - t0
-    return summary
-
-
 def _run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _check_demo_args(args, parser)
-    # the embedded Tiled app logs its version at start-up; the demo's output is the summary
-    import tiled.server.app  # noqa: F401  (sets its logger's level on import)
-
-    logging.getLogger("tiled.server.app").setLevel(logging.WARNING)
     from autoscope.plans import dkl_explore
     from autoscope.report import format_summary
 
     if args.instrument != "sim":  # ophyd-async instruments: opened with their RunEngine
-        from autoscope._demo_instruments import run_demo_on_instrument
-
         return run_demo_on_instrument(args, parser)
     microscope = build_instrument(args.sample, args.shape, args.seed)
     try:  # build (not run) the plan once: it validates specs against the instrument
@@ -329,23 +174,7 @@ def _run_demo(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    summary = demo(
-        args.sample,
-        args.policy,
-        args.scalarizer,
-        args.budget,
-        args.n_seed,
-        args.shape,
-        args.patch_size,
-        args.seed,
-        catalog=args.catalog,
-        tiled_uri=args.tiled_uri,
-        api_key=args.api_key,
-        report=args.report,
-        write_report=not args.no_report,
-        progress=not args.no_progress,
-        microscope=microscope,
-    )
+    summary = demo_from_args(args, microscope, args.scalarizer, args.shape)
     print(format_summary(summary))
     if summary["interrupted"]:
         print(
@@ -371,6 +200,16 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "recover": (RECOVER_HELP, add_recover_arguments, run_recover),
     "resume": (RESUME_HELP, add_resume_arguments, run_resume),
 }
+
+
+def _quiet_tiled_startup(record: logging.LogRecord) -> bool:
+    """Keep tiled's in-process app quiet below WARNING (its "Tiled version ..." start-up line).
+
+    Every command that opens an embedded catalog starts tiled's app in-process, which logs
+    its version at INFO through its own stderr handler; warnings and errors still pass.
+    ``autoscope serve`` runs a real server and keeps that line.
+    """
+    return record.levelno >= logging.WARNING
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.command != "serve":
+        logging.getLogger("tiled.server.app").addFilter(_quiet_tiled_startup)
     try:
         return args._run(args, args._parser)
     except AutoscopeError as exc:
