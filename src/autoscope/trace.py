@@ -24,6 +24,14 @@ from typing import Any, cast
 
 import numpy as np
 
+from autoscope._stored_run import (
+    find_key,
+    plain_item,
+    read_stream,
+    resolve_run,
+    spectrometer_axis,
+    steering_rows,
+)
 from autoscope.errors import InputDataError
 
 __all__ = ["ExperimentTrace", "load", "read_stream"]
@@ -176,74 +184,6 @@ class ExperimentTrace:
         return None
 
 
-def _resolve(run_or_uid: Any, catalog: Any) -> Any:
-    if isinstance(run_or_uid, bool) or not isinstance(run_or_uid, str | int):
-        raise InputDataError(
-            f"expected a run client, a uid or a negative index, got {run_or_uid!r}"
-        )
-    if isinstance(run_or_uid, int):
-        if run_or_uid >= 0:
-            raise InputDataError(
-                f"an int run index must be negative (-1: latest), got {run_or_uid}"
-            )
-        if len(catalog) < -run_or_uid:
-            raise InputDataError(
-                f"the catalog holds {len(catalog)} runs, no run at index {run_or_uid}"
-            )
-        return catalog.values()[run_or_uid]
-    try:
-        return catalog[run_or_uid]
-    except KeyError:
-        raise InputDataError(f"no run with uid {run_or_uid!r} in the catalog") from None
-
-
-def read_stream(run: Any, name: str) -> dict[str, np.ndarray]:
-    """Read every data key of one stream as ``{key: array}`` (events along the first axis).
-
-    Also returns ``"seq_num"`` and ``"time"``. An absent stream gives ``{}``.
-    Arrays written inline (table columns) and as array nodes are both handled.
-    """
-    if name not in run:
-        return {}
-    stream = run[name]
-    base = getattr(stream, "base", None)
-    if base is None:  # not a v3 composite stream: fall back to xarray
-        ds = stream.read()
-        table = {k: np.asarray(v.values) for k, v in ds.data_vars.items()}
-        table["time"] = np.asarray(ds["time"].values)
-        return table
-    out: dict[str, np.ndarray] = {}
-    for key, node in base.items():  # one listing request, then one read per node
-        if key == "internal":
-            table = node.read()
-            for col in table.columns:
-                if not col.startswith("ts_"):
-                    out[col] = _column(table[col])
-        else:
-            out[key] = np.asarray(node.read())
-    if "seq_num" in out:
-        order = np.argsort(out["seq_num"], kind="stable")
-        if not np.array_equal(order, np.arange(order.size)):
-            out = {k: v[order] for k, v in out.items()}
-    return out
-
-
-def _column(series: Any) -> np.ndarray:
-    if series.dtype == object or str(series.dtype).startswith("list"):
-        values = [np.asarray(v) for v in series.tolist()]
-        return np.stack(values) if values else np.empty((0,))
-    if str(series.dtype).startswith("string") or series.dtype.kind in "OSU":
-        return np.asarray(series.astype(str).tolist(), dtype=str)
-    return series.to_numpy()
-
-
-def _find(data: dict[str, np.ndarray], key: str | None, suffix: str) -> np.ndarray | None:
-    if key and key in data:
-        return data[key]
-    hits = [k for k in data if k.endswith(suffix)]
-    return data[hits[0]] if len(hits) == 1 else None
-
-
 def load(run_or_uid: Any, catalog: Any = None) -> ExperimentTrace:
     """Read a stored autoscope run into an :class:`ExperimentTrace`.
 
@@ -275,13 +215,13 @@ def load(run_or_uid: Any, catalog: Any = None) -> ExperimentTrace:
     if hasattr(run_or_uid, "metadata") and hasattr(run_or_uid, "base"):
         return _load(run_or_uid)
     if catalog is not None and not isinstance(catalog, str | os.PathLike):
-        return _load(_resolve(run_or_uid, catalog))
+        return _load(resolve_run(run_or_uid, catalog))
     from autoscope.storage import close_catalog, open_catalog
 
     # ours, closed once everything is read; a reader never creates a catalog
     client = open_catalog(catalog, create=False)
     try:
-        return _load(_resolve(run_or_uid, client))
+        return _load(resolve_run(run_or_uid, client))
     finally:
         close_catalog(client)
 
@@ -300,23 +240,23 @@ def _load(run: Any) -> ExperimentTrace:
             else "it has no stop document either: it ended before its image was stored"
         )
         raise InputDataError(f"run {start['uid']} has no 'structure' stream: {why}")
-    image = _find(structure, keys.get("image"), "_image")
+    image = find_key(structure, keys.get("image"), "_image")
     if image is None:
         raise InputDataError(
             f"run {start['uid']} has no structural image in its 'structure' stream"
         )
-    candidates = _find(structure, None, "geometry_candidates")
-    patch = _find(structure, None, "geometry_patch_size")
-    stride = _find(structure, None, "geometry_stride")
-    rec_config = _find(structure, None, "geometry_recommender_config")
+    candidates = find_key(structure, None, "geometry_candidates")
+    patch = find_key(structure, None, "geometry_patch_size")
+    stride = find_key(structure, None, "geometry_stride")
+    rec_config = find_key(structure, None, "geometry_recommender_config")
 
     prim = read_stream(run, "primary")
     n = len(prim.get("seq_num", ()))
-    spectra = _find(prim, keys.get("spectrum"), "_spectrum")
+    spectra = find_key(prim, keys.get("spectrum"), "_spectrum")
     if spectra is None:
         spectra = np.empty((n, *(specs.get("spectrum_shape") or ())))
-    px = _find(prim, keys.get("probe_x"), "_probe_x")
-    py = _find(prim, keys.get("probe_y"), "_probe_y")
+    px = find_key(prim, keys.get("probe_x"), "_probe_x")
+    py = find_key(prim, keys.get("probe_y"), "_probe_y")
 
     def col(key: str, dtype: Any, fill: Any = 0) -> np.ndarray:
         return np.asarray(prim.get(key, np.full(n, fill)), dtype=dtype)
@@ -324,15 +264,15 @@ def _load(run: Any) -> ExperimentTrace:
     dec = read_stream(run, "decisions")
     fields = [k for k in dec if k.startswith("decision_") and k[9:] not in _MAPS]
     decisions = [
-        {k[9:]: _item(dec[k][i]) for k in fields} | {"time": float(dec["time"][i])}
+        {k[9:]: plain_item(dec[k][i]) for k in fields} | {"time": float(dec["time"][i])}
         for i in range(len(dec.get("seq_num", ())))
     ]
     maps = None
     if decisions and all(f"decision_{k}" in dec for k in _MAPS):
         maps = {v: np.asarray(dec[f"decision_{k}"], dtype=float) for k, v in _MAPS.items()}
 
-    interventions = _steering_rows(read_stream(run, "interventions"), "intervention_")
-    votes = _steering_rows(read_stream(run, "votes"), "vote_")
+    interventions = steering_rows(read_stream(run, "interventions"), "intervention_")
+    votes = steering_rows(read_stream(run, "votes"), "vote_")
     nan = np.full(n, np.nan)
     return ExperimentTrace(
         uid=start["uid"],
@@ -346,7 +286,7 @@ def _load(run: Any) -> ExperimentTrace:
         rows=col("point_row", np.int64),
         cols=col("point_col", np.int64),
         spectra=np.asarray(spectra, dtype=float),
-        axis=np.asarray(specs["axis"] if "axis" in specs else _axis(run), dtype=float),
+        axis=np.asarray(specs["axis"] if "axis" in specs else spectrometer_axis(run), dtype=float),
         values=col("point_value", float, np.nan),
         phases=[str(p) for p in prim.get("point_phase", [""] * n)],
         steps=col("point_step", np.int64),
@@ -365,42 +305,3 @@ def _load(run: Any) -> ExperimentTrace:
         stop=dict(stop) if stop is not None else None,
         faults=[str(f) for f in prim.get("point_fault", [""] * n)],
     )
-
-
-def _steering_rows(data: dict[str, np.ndarray], prefix: str) -> list[dict[str, Any]]:
-    """Return a steering stream's events as dicts: prefix stripped, JSON decoded, no repeats."""
-    rows, seen = [], set()
-    for i in range(len(data.get("seq_num", ()))):
-        row = {k.removeprefix(prefix): _item(v[i]) for k, v in data.items() if k != "seq_num"}
-        for key in ("what", "old", "new"):
-            if isinstance(row.get(key), str):
-                try:
-                    row[key] = json.loads(row[key])
-                except json.JSONDecodeError:
-                    pass
-        if prefix == "intervention_":
-            row["kind"], row["params"] = row.pop("action", None), row.pop("what", None)
-            if row.get("seq") in seen:  # a repeated event (never expected; be safe)
-                continue
-            seen.add(row.get("seq"))
-        else:
-            row["vote"] = row.pop("value", -1)
-        rows.append(row)
-    return rows
-
-
-def _item(v: Any) -> Any:
-    v = v.item() if isinstance(v, np.generic) else v
-    return v.tolist() if isinstance(v, np.ndarray) else v
-
-
-def _axis(run: Any) -> np.ndarray:
-    """Return the spectrometer axis from the ``primary`` descriptor's configuration."""
-    if "primary" not in run:
-        return np.empty(0)
-    for desc in run["primary"].descriptors:
-        for obj in (desc.get("configuration") or {}).values():
-            for k, v in (obj.get("data") or {}).items():
-                if k.endswith("_axis"):
-                    return np.asarray(v, dtype=float)
-    return np.empty(0)
