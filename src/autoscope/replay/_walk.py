@@ -7,20 +7,25 @@ session asks the stopping rule and the recommender exactly as
 :func:`autoscope.plans.dkl_explore` did (the same object runs both), and the point the
 run *actually* measured is recorded — withdrawing the replayed suggestion when it
 differs, as the run withdrew a suggestion an operator overrode. A replay with the
-run's own specs therefore makes exactly the run's calls.
+run's own specs therefore makes exactly the run's calls. :func:`seed_count` and
+:func:`decision_groups` read the path from a trace: its seed points, then its decisions
+grouped by batch with the measurement each one chose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autoscope.errors import ModelFittingError
+from autoscope.errors import InputDataError, ModelFittingError
 from autoscope.recommender.batch import BatchSession
 
-__all__ = ["PlanWalk"]
+if TYPE_CHECKING:
+    from autoscope.trace import ExperimentTrace
+
+__all__ = ["PlanWalk", "decision_groups", "seed_count"]
 
 
 class PlanWalk:
@@ -137,3 +142,40 @@ def _at(seq: Any, pos: int, default: float) -> float:
     except (TypeError, IndexError):
         return float(default)
     return float("nan") if v is None else float(v)
+
+
+def seed_count(trace: ExperimentTrace, n_meas: int) -> int:
+    """Return how many of the run's first ``n_meas`` measurements were seed points."""
+    phases = list(getattr(trace, "phases", []) or [])
+    n = sum(1 for p in phases if p == "seed") if phases else int(trace.specs.get("n_seed") or 0)
+    return min(n, n_meas)
+
+
+def decision_groups(
+    decisions: list[dict[str, Any]], ids: list[int], n_seed: int
+) -> list[list[tuple[int, int, dict[str, Any]]]]:
+    """Group the run's decisions ``(t, step, record)`` by ``batch`` (one each in a plain run).
+
+    Decisions whose point was never measured (the run stopped in between) are dropped.
+
+    Raises
+    ------
+    InputDataError
+        A decision's ``chosen_id`` is not the measurement at its step.
+    """
+    groups: list[list[tuple[int, int, dict[str, Any]]]] = []
+    for t, dec in enumerate(decisions):
+        step = int(dec.get("step", n_seed + t))
+        if step >= len(ids):
+            break  # the run stopped between this decision and its measurement
+        if int(dec["chosen_id"]) != ids[step]:
+            raise InputDataError(
+                f"decision {t} chose {dec['chosen_id']} but measurement {step} is candidate "
+                f"{ids[step]}: the trace's decisions and measurements are inconsistent"
+            )
+        same = groups and "batch" in dec and dec["batch"] == groups[-1][-1][2].get("batch")
+        if same:
+            groups[-1].append((t, step, dec))
+        else:
+            groups.append([(t, step, dec)])
+    return groups

@@ -50,7 +50,7 @@ from autoscope.replay._common import (
     recommender_config,
     scalarize_all,
 )
-from autoscope.replay._walk import PlanWalk
+from autoscope.replay._walk import PlanWalk, decision_groups, seed_count
 
 if TYPE_CHECKING:
     from autoscope.recommender import DKLRecommender
@@ -242,42 +242,6 @@ def _interventions(trace: ExperimentTrace, new_scalarizer: bool, new_policy: boo
     return InterventionReplay(trace, skip=skip)
 
 
-def _n_seed(trace: ExperimentTrace, n_meas: int) -> int:
-    phases = list(getattr(trace, "phases", []) or [])
-    n = sum(1 for p in phases if p == "seed") if phases else int(trace.specs.get("n_seed") or 0)
-    return min(n, n_meas)
-
-
-def _decision_groups(
-    decisions: list[dict[str, Any]], ids: list[int], n_seed: int
-) -> list[list[tuple[int, int, dict[str, Any]]]]:
-    """Group the run's decisions ``(t, step, record)`` by ``batch`` (one each in a plain run).
-
-    Decisions whose point was never measured (the run stopped in between) are dropped.
-
-    Raises
-    ------
-    InputDataError
-        A decision's ``chosen_id`` is not the measurement at its step.
-    """
-    groups: list[list[tuple[int, int, dict[str, Any]]]] = []
-    for t, dec in enumerate(decisions):
-        step = int(dec.get("step", n_seed + t))
-        if step >= len(ids):
-            break  # the run stopped between this decision and its measurement
-        if int(dec["chosen_id"]) != ids[step]:
-            raise InputDataError(
-                f"decision {t} chose {dec['chosen_id']} but measurement {step} is candidate "
-                f"{ids[step]}: the trace's decisions and measurements are inconsistent"
-            )
-        same = groups and "batch" in dec and dec["batch"] == groups[-1][-1][2].get("batch")
-        if same:
-            groups[-1].append((t, step, dec))
-        else:
-            groups.append([(t, step, dec)])
-    return groups
-
-
 def counterfactual(
     trace: ExperimentTrace,
     scalarizer: Any = None,
@@ -337,7 +301,7 @@ def counterfactual(
         raise InputDataError(f"map_every must be an int >= 0, got {map_every!r}")
 
     ids = [int(i) for i in trace.measured_ids]
-    n_seed = _n_seed(trace, len(ids))
+    n_seed = seed_count(trace, len(ids))
     decisions = decision_records(trace)
     rec = build_recommender(trace, config)
     steering = _interventions(trace, scalarizer is not None, pol is not None)
@@ -349,7 +313,7 @@ def counterfactual(
 
     rows: list[dict[str, Any]] = []
     maps: dict[str, list[Any]] = {"steps": [], "mean": [], "std": [], "acq": []}
-    for group in _decision_groups(decisions, ids, n_seed):
+    for group in decision_groups(decisions, ids, n_seed):
         t0, step0, dec0 = group[0]
         catch_up(int(dec0.get("n_known", step0)))
         replay.take_seeds()  # an overlapped run decided first while its last seed was measured
