@@ -227,3 +227,32 @@ def autoscope_serve():
     yield start
     for proc in procs:
         _stop(proc)
+
+
+@pytest.fixture
+def decide_server(tmp_path):
+    """``start(*options) -> (proc, address)``: ``autoscope decide-server`` on a free loopback port.
+
+    One torch thread (as the local runs it is compared with); every process started is
+    stopped after the test.
+    """
+    started: list[subprocess.Popen] = []
+
+    def start(*options: str) -> tuple[subprocess.Popen, str]:
+        address = f"tcp://127.0.0.1:{_free_port()}"
+        exe = Path(sys.executable).with_name("autoscope")
+        log_path = tmp_path / f"decide-server-{len(started)}.log"
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [str(exe), "decide-server", "--bind", address, "--threads", "1", *options],
+                stdout=log, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        started.append(proc)
+        _wait_until(lambda: "listening on" in log_path.read_text(), proc, "decide-server", log_path)
+        return proc, address
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            _stop(proc)
