@@ -2,7 +2,8 @@
 
 The server is ``autoscope decide-server`` started as a subprocess on a free loopback port
 (``decide_server`` fixture); runs go to an embedded catalog. Both sides run torch on one
-thread, so the remote run must measure exactly what the local one does.
+thread, so the remote run must measure exactly what the local one does. The overlapped and
+steered runs are marked ``slow`` (about 15 s each on 2 shared cores).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def test_remote_run_measures_and_records_what_the_local_run_does(
     assert counterfactual(tr).chosen_ids == [d["chosen_id"] for d in tr.decisions[:-1]]
 
 
+@pytest.mark.slow
 def test_overlapped_remote_run_replays_exactly(decide_server, module_catalog, runner):
     _, address = decide_server()
     plan = _explore(_stem(), recommender=address, overlap=True, budget=10)  # an address works
@@ -139,3 +141,26 @@ def test_bad_model_refused_by_the_server_before_the_run(decide_server):
         _explore(_stem(), recommender=address, model={"name": "dkl", "params": {"device": "cuda"}})
     with pytest.raises(InputDataError, match="takes the model, policy and seed from the plan"):
         _explore(_stem(), recommender=RemoteRecommender(address, policy="ucb"))
+
+
+@pytest.mark.slow
+def test_steered_remote_run_equals_the_steered_local_run(decide_server, module_catalog, runner):
+    from autoscope.steering import Steering
+
+    _, address = decide_server()
+    traces = []
+    for recommender in (None, RemoteRecommender(address)):
+        steer = Steering(name="steer")
+        steer.policy("ucb", beta=4.0)  # queued now: applied at the first decision's boundary
+        steer.exclude(rows=(10, 20))
+        plan = _explore(_stem(), recommender=recommender, steering=steer, budget=10)
+        uid, _ = runner(plan, module_catalog)
+        traces.append(trace.load(uid, module_catalog))
+    local, remote = traces
+    assert remote.measured_ids == local.measured_ids and len(remote.measured_ids) == 10
+    assert [(r["kind"], r["step"], r["old"], r["new"]) for r in remote.interventions] == [
+        (r["kind"], r["step"], r["old"], r["new"]) for r in local.interventions
+    ]
+    assert remote.interventions[0]["new"]["name"] == "ucb"
+    rows = np.asarray(remote.rows)[5:]  # the model's choices avoid the excluded rows
+    assert not np.any((rows >= 10) & (rows < 20))

@@ -1,0 +1,202 @@
+"""The decision server and its client over a real ZeroMQ socket (``autoscope decide-server``).
+
+Every server is a subprocess on a free loopback port (``decide_server`` fixture, stopped in
+teardown); the client is :class:`autoscope.remote.RemoteRecommender` in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+from autoscope.errors import DecisionServerError, InputDataError, NoRecommendation
+from autoscope.recommender import DKLRecommender
+from autoscope.remote import PROTOCOL, RemoteRecommender, is_loopback
+from autoscope.remote import client as client_module
+from autoscope.remote.wire import decode, encode, error_from_reply
+
+pytestmark = pytest.mark.server
+
+IMAGE = np.random.default_rng(0).normal(size=(20, 20))
+CONFIG = {
+    "patch_size": 8,
+    "policy": "ei",
+    "seed": 0,
+    "model": {"name": "dkl", "params": {"n_iter": 10, "warm_iter": 3, "threads": 1}},
+}
+
+
+def test_remote_recommender_is_the_local_one_call_for_call(decide_server):
+    _, address = decide_server()
+    with RemoteRecommender(address, IMAGE, timeout=60, **CONFIG) as remote:
+        local = DKLRecommender(IMAGE, **CONFIG)
+        assert np.array_equal(remote.candidates, local.candidates)
+        assert remote.config == local.config
+        for _ in range(6):
+            (a,), (b,) = remote.suggest(1), local.suggest(1)
+            assert a == b and remote.pending == local.pending == [a["_id"]]
+            v = float(IMAGE[a["row"], a["col"]])
+            remote.ingest([{"_id": a["_id"], "value": v}])
+            local.ingest([{"_id": b["_id"], "value": v}])
+        assert remote.last_decision["ids"] == local.last_decision["ids"]
+        assert remote.last_decision["mean"] == local.last_decision["mean"]  # bit for bit
+        for got, want in zip(remote.predict(), local.predict(), strict=True):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert np.array_equal(remote.acquisition(), local.acquisition(), equal_nan=True)
+        assert remote.measured_ids == local.measured_ids and len(remote.measured_ids) == 6
+        remote.policy = "ucb"
+        assert remote.policy["name"] == "ucb"
+        remote.exclude([0, 1])
+        assert remote.config["excluded"] == [0, 1]
+        t = remote.last_round_trip
+        assert t["op"] == "call" and 0 <= t["server"] <= t["total"]
+
+
+def test_server_errors_come_back_as_the_same_class(decide_server):
+    _, address = decide_server()
+    with RemoteRecommender(address, IMAGE, timeout=60, **CONFIG) as remote:
+        with pytest.raises(InputDataError, match="unknown candidate id 100000"):
+            remote.ingest([{"_id": 100_000, "value": 1.0}])
+        remote.exclude(list(range(len(remote.candidates))))
+        with pytest.raises(NoRecommendation, match="no candidate left"):
+            remote.suggest(1)
+        with pytest.raises(ValueError, match="batch_size"):
+            remote.suggest(0)
+    with pytest.raises(InputDataError, match="unknown model 'nosuch'|nosuch"):
+        RemoteRecommender(address, IMAGE, **{**CONFIG, "model": "nosuch"})
+    with pytest.raises(InputDataError, match="bad recommender config.*colour"):
+        RemoteRecommender(address, IMAGE, colour="red")
+
+
+def test_sessions_are_separate_and_end_with_the_run(decide_server):
+    _, address = decide_server("--max-sessions", "2")
+    a = RemoteRecommender(address, IMAGE, **CONFIG)
+    b = RemoteRecommender(address, IMAGE, **{**CONFIG, "seed": 1})
+    try:
+        assert a.session != b.session and a.hello()["sessions"] == 2
+        a.ingest([{"_id": 5, "value": 1.0}])
+        assert a.measured_ids == [5] and b.measured_ids == []  # b's model never saw it
+        with pytest.raises(DecisionServerError, match="holds 2 sessions, its maximum"):
+            RemoteRecommender(address, IMAGE, **CONFIG)
+        sid = a.session
+        a.close()
+        assert b.hello()["sessions"] == 1
+        a.session = sid  # a client that kept a closed session's id gets a clear refusal
+        with pytest.raises(DecisionServerError, match=f"no session {sid}"):
+            _ = a.measured_ids
+    finally:
+        a.session = None
+        a.close()
+        b.close()
+
+
+def test_protocol_mismatch_is_refused(decide_server, monkeypatch):
+    _, address = decide_server()
+    monkeypatch.setattr(client_module, "PROTOCOL", PROTOCOL + 1)
+    with pytest.raises(DecisionServerError, match="protocol mismatch.*same autoscope version"):
+        RemoteRecommender(address).hello()
+    ctx = zmq.Context.instance()  # a foreign client sending garbage gets an answer, not a crash
+    sock = ctx.socket(zmq.DEALER)
+    try:
+        sock.connect(address)
+        sock.send_multipart([b"", b"\xc1 not msgpack"])
+        assert sock.poll(5000)
+        reply = decode(sock.recv_multipart()[-1])
+        assert reply["ok"] is False and "not an autoscope decision message" in reply["message"]
+    finally:
+        sock.close(linger=0)
+
+
+def test_a_decision_that_times_out_is_withdrawn_when_the_server_answers_again(decide_server):
+    _, address = decide_server()
+    slow = {**CONFIG, "model": {"name": "dkl", "params": {"n_iter": 400, "threads": 1}}}
+    with RemoteRecommender(address, IMAGE, timeout=30, retry_interval=0.01, **slow) as remote:
+        remote.ingest([{"_id": i, "value": float(i % 7)} for i in range(0, 160, 16)])
+        remote.timeout = 0.05  # the first fit takes far longer
+        with pytest.raises(DecisionServerError, match=r"no answer .* within 0.05 s \(suggest\)"):
+            remote.suggest(1)
+        remote.timeout = 60
+        time.sleep(0.05)
+        remote.ingest([{"_id": 3, "value": 0.5}])  # sent after the withdrawal, in order
+        assert remote.pending == []  # the late suggestion reached the server, then was undone
+        assert remote.measured_ids[-1] == 3
+
+
+def test_unreachable_server_fails_fast_and_mutations_wait_for_it():
+    remote = RemoteRecommender("tcp://127.0.0.1:9", connect_timeout=0.2, retry_interval=60)
+    with pytest.raises(DecisionServerError, match="no answer from the decision server"):
+        remote.hello()
+    remote.session = "gone"  # as if the server died mid-run
+    t0 = time.perf_counter()
+    with pytest.raises(DecisionServerError, match="stopped answering"):
+        remote.suggest(1)
+    remote.ingest([{"_id": 1, "value": 1.0}])  # kept for when it answers again
+    remote.clear_pending()
+    assert time.perf_counter() - t0 < 0.1
+    assert [m for m, _ in remote._owed] == ["ingest", "clear_pending"]
+    remote.session = None
+    remote.close()
+
+
+def test_wire_keeps_arrays_bit_for_bit_and_maps_errors():
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    got = decode(encode({"a": x, "b": np.float64(0.1), "c": [1, None]}))
+    assert got["a"].dtype == np.float32 and np.array_equal(got["a"], x)
+    assert got["b"] == np.float64(0.1) and got["c"] == [1, None]
+    assert isinstance(error_from_reply({"error": "InputDataError", "message": "m"}), InputDataError)
+    assert type(error_from_reply({"error": "KeyError", "message": "k"})) is KeyError
+    other = error_from_reply({"error": "CudaOutOfMemory", "message": "oom"})
+    assert isinstance(other, DecisionServerError) and "CudaOutOfMemory: oom" in str(other)
+    with pytest.raises(DecisionServerError, match="not an autoscope decision message"):
+        decode(encode([1, 2]))  # type: ignore[arg-type]
+
+
+def test_bad_client_arguments_are_refused_before_any_request():
+    with pytest.raises(InputDataError, match="ZeroMQ endpoint"):
+        RemoteRecommender("gpu-host:5555")
+    with pytest.raises(InputDataError, match="timeout must be a number of seconds"):
+        RemoteRecommender("tcp://h:1", timeout=0)
+    with pytest.raises(InputDataError, match="client_key needs server_key"):
+        RemoteRecommender("tcp://h:1", client_key="x.key_secret")
+    assert is_loopback("tcp://127.0.0.1:5") and is_loopback("tcp://localhost:5")
+    assert not is_loopback("tcp://0.0.0.0:5") and not is_loopback("tcp://gpu-host:5")
+
+
+def test_curve_keys_encrypt_and_keep_strangers_out(decide_server, tmp_path):
+    exe = str(Path(sys.executable).with_name("autoscope"))
+    out = subprocess.run([exe, "decide-server", "--make-keys", str(tmp_path / "keys")],
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    assert "server.key_secret" in out.stdout
+    secret = tmp_path / "keys" / "server.key_secret"
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    _, address = decide_server("--secret-key", str(secret))
+    with RemoteRecommender(address, IMAGE, server_key=tmp_path / "keys" / "server.key",
+                           **CONFIG) as remote:  # fmt: skip
+        assert remote.server["encrypted"] is True and len(remote.suggest(2)) == 2
+    with pytest.raises(DecisionServerError, match="no answer"):  # no key: no handshake
+        RemoteRecommender(address, connect_timeout=0.5).hello()
+
+
+def test_cli_warns_off_loopback_and_refuses_a_bad_bind(tmp_path):
+    exe = str(Path(sys.executable).with_name("autoscope"))
+    bad = subprocess.run([exe, "decide-server", "--bind", "nonsense"], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 1 and "bind must be an endpoint like tcp://" in bad.stderr
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([exe, "decide-server", "--bind", "tcp://0.0.0.0:0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = proc.stdout.readline()  # printed once it listens; the warning came before
+        assert "listening on tcp://0.0.0.0:" in line
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "unauthenticated and unencrypted" in err and "--secret-key" in err
