@@ -2,8 +2,8 @@
 
 The server is ``autoscope decide-server`` started as a subprocess on a free loopback port
 (``decide_server`` fixture); runs go to an embedded catalog. Both sides run torch on one
-thread, so the remote run must measure exactly what the local one does. The overlapped and
-steered runs are marked ``slow`` (about 15 s each on 2 shared cores).
+thread, so the remote run must measure exactly what the local one does. The overlapped,
+steered and resumed runs are marked ``slow`` (15-40 s each on 2 shared cores).
 """
 
 from __future__ import annotations
@@ -72,15 +72,16 @@ def test_remote_run_measures_and_records_what_the_local_run_does(
 
 
 @pytest.mark.slow
-def test_overlapped_remote_run_replays_exactly(decide_server, module_catalog, runner):
+def test_overlapped_batched_remote_run_replays_exactly(decide_server, module_catalog, runner):
     _, address = decide_server()
-    plan = _explore(_stem(), recommender=address, overlap=True, budget=10)  # an address works
-    uid, _ = runner(plan, module_catalog)
+    plan = _explore(_stem(), recommender=address, overlap=True, batch_size=2, budget=11)
+    uid, _ = runner(plan, module_catalog)  # an address string works as well as a client
     tr = trace.load(uid, module_catalog)
     made = [d for d in tr.decisions if d["chosen_id"] >= 0]
-    assert len(tr.measured_ids) == 10 == len(set(tr.measured_ids))
+    assert len(tr.measured_ids) == 11 == len(set(tr.measured_ids))
     assert all(d["fallback"] == 0 for d in made)
-    assert [d["n_known"] for d in made] == [d["step"] - 1 for d in made]  # overlapped
+    assert [d["batch"] for d in made] == [0, 0, 1, 1, 2, 2]
+    assert all(d["pending_ids"] for d in made)  # decided while the previous batch was measured
     assert counterfactual(tr).chosen_ids == [d["chosen_id"] for d in made]
 
 
@@ -164,3 +165,42 @@ def test_steered_remote_run_equals_the_steered_local_run(decide_server, module_c
     assert remote.interventions[0]["new"]["name"] == "ucb"
     rows = np.asarray(remote.rows)[5:]  # the model's choices avoid the excluded rows
     assert not np.any((rows >= 10) & (rows < 20))
+
+
+@pytest.mark.slow
+def test_a_crashed_run_resumed_on_the_server_continues_as_locally(decide_server, catalog, runner):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.testing import TinySample
+
+    _, address = decide_server()
+    centroid = {"name": "centroid", "params": {"low": 0.0, "high": 10.0}}
+
+    def crash_at_seventh_spectrum(name, doc):
+        if name == "event" and doc["data"].get("point_step") == 6:
+            raise RuntimeError("simulated crash")
+
+    loop = asyncio.new_event_loop()
+    engine = RunEngine({}, loop=loop, call_returns_result=False)
+    try:
+        engine.subscribe(make_writer(catalog))
+        engine.subscribe(crash_at_seventh_spectrum)
+        plan = plans.dkl_explore(SimMicroscope(TinySample(seed=0), seed=1), centroid, budget=11,
+                                 n_seed=4, patch_size=8, seed=3, model=MODEL)  # fmt: skip
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            engine(plan)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        engine._th.join()
+        loop.close()
+    old = trace.load(-1, catalog)
+    resumed = []
+    for recommender in (None, RemoteRecommender(address)):
+        fresh = SimMicroscope(TinySample(seed=0), seed=2)
+        uid, _ = runner(plans.dkl_resume(fresh, old, recommender=recommender), catalog)
+        resumed.append(trace.load(uid, catalog))
+    local, remote = resumed
+    assert remote.specs["decision_server"]["address"] == address
+    assert len(old.measured_ids) + len(remote.measured_ids) == 11
+    assert remote.measured_ids == local.measured_ids
+    made = [[d["acq_value"] for d in t.decisions if d["chosen_id"] >= 0] for t in resumed]
+    assert made[0] == made[1] and len(made[0]) == len(remote.measured_ids)
