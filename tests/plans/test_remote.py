@@ -47,9 +47,9 @@ def local_run(module_catalog, runner):
 
 
 def test_remote_run_measures_and_records_what_the_local_run_does(
-    decide_server, local_run, module_catalog, runner, trace_matches
+    shared_decide_server, local_run, module_catalog, runner, trace_matches
 ):
-    _, address = decide_server()
+    address = shared_decide_server
     uid, col = runner(_explore(_stem(), recommender=RemoteRecommender(address)), module_catalog)
     tr, local = trace.load(uid, module_catalog), local_run[0]
     trace_matches(tr, col)
@@ -72,8 +72,10 @@ def test_remote_run_measures_and_records_what_the_local_run_does(
 
 
 @pytest.mark.slow
-def test_overlapped_batched_remote_run_replays_exactly(decide_server, module_catalog, runner):
-    _, address = decide_server()
+def test_overlapped_batched_remote_run_replays_exactly(
+    shared_decide_server, module_catalog, runner
+):
+    address = shared_decide_server
     plan = _explore(_stem(), recommender=address, overlap=True, batch_size=2, budget=11)
     uid, _ = runner(plan, module_catalog)  # an address string works as well as a client
     tr = trace.load(uid, module_catalog)
@@ -134,8 +136,8 @@ def test_unreachable_server_refused_when_the_plan_is_built():
         _explore(mic, recommender=object())
 
 
-def test_bad_model_refused_by_the_server_before_the_run(decide_server):
-    _, address = decide_server()
+def test_bad_model_refused_by_the_server_before_the_run(shared_decide_server):
+    address = shared_decide_server
     with pytest.raises(InputDataError, match="nosuch"):
         _explore(_stem(), recommender=address, model="nosuch")
     with pytest.raises(InputDataError, match="device='cuda' was asked for"):  # the server's CUDA
@@ -145,10 +147,12 @@ def test_bad_model_refused_by_the_server_before_the_run(decide_server):
 
 
 @pytest.mark.slow
-def test_steered_remote_run_equals_the_steered_local_run(decide_server, module_catalog, runner):
+def test_steered_remote_run_equals_the_steered_local_run(
+    shared_decide_server, module_catalog, runner
+):
     from autoscope.steering import Steering
 
-    _, address = decide_server()
+    address = shared_decide_server
     traces = []
     for recommender in (None, RemoteRecommender(address)):
         steer = Steering(name="steer")
@@ -168,11 +172,13 @@ def test_steered_remote_run_equals_the_steered_local_run(decide_server, module_c
 
 
 @pytest.mark.slow
-def test_a_crashed_run_resumed_on_the_server_continues_as_locally(decide_server, catalog, runner):
+def test_a_crashed_run_resumed_on_the_server_continues_as_locally(
+    shared_decide_server, catalog, runner
+):
     from autoscope.devices.sim import SimMicroscope
     from autoscope.testing import TinySample
 
-    _, address = decide_server()
+    address = shared_decide_server
     centroid = {"name": "centroid", "params": {"low": 0.0, "high": 10.0}}
 
     def crash_at_seventh_spectrum(name, doc):

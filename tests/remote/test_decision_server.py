@@ -33,8 +33,8 @@ CONFIG = {
 }
 
 
-def test_remote_recommender_is_the_local_one_call_for_call(decide_server):
-    _, address = decide_server()
+def test_remote_recommender_is_the_local_one_call_for_call(shared_decide_server):
+    address = shared_decide_server
     with RemoteRecommender(address, IMAGE, timeout=60, **CONFIG) as remote:
         local = DKLRecommender(IMAGE, **CONFIG)
         assert np.array_equal(remote.candidates, local.candidates)
@@ -59,8 +59,8 @@ def test_remote_recommender_is_the_local_one_call_for_call(decide_server):
         assert t["op"] == "call" and 0 <= t["server"] <= t["total"]
 
 
-def test_server_errors_come_back_as_the_same_class(decide_server):
-    _, address = decide_server()
+def test_server_errors_come_back_as_the_same_class(shared_decide_server):
+    address = shared_decide_server
     with RemoteRecommender(address, IMAGE, timeout=60, **CONFIG) as remote:
         with pytest.raises(InputDataError, match="unknown candidate id 100000"):
             remote.ingest([{"_id": 100_000, "value": 1.0}])
@@ -97,8 +97,8 @@ def test_sessions_are_separate_and_end_with_the_run(decide_server):
         b.close()
 
 
-def test_protocol_mismatch_is_refused(decide_server, monkeypatch):
-    _, address = decide_server()
+def test_protocol_mismatch_is_refused(shared_decide_server, monkeypatch):
+    address = shared_decide_server
     monkeypatch.setattr(client_module, "PROTOCOL", PROTOCOL + 1)
     with pytest.raises(DecisionServerError, match="protocol mismatch.*same autoscope version"):
         RemoteRecommender(address).hello()
@@ -114,8 +114,8 @@ def test_protocol_mismatch_is_refused(decide_server, monkeypatch):
         sock.close(linger=0)
 
 
-def test_a_decision_that_times_out_is_withdrawn_when_the_server_answers_again(decide_server):
-    _, address = decide_server()
+def test_a_decision_that_times_out_is_withdrawn_when_the_server_answers_again(shared_decide_server):
+    address = shared_decide_server
     slow = {**CONFIG, "model": {"name": "dkl", "params": {"n_iter": 400, "threads": 1}}}
     with RemoteRecommender(address, IMAGE, timeout=30, retry_interval=0.01, **slow) as remote:
         remote.ingest([{"_id": i, "value": float(i % 7)} for i in range(0, 160, 16)])
