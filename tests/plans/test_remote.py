@@ -210,3 +210,17 @@ def test_a_crashed_run_resumed_on_the_server_continues_as_locally(
     assert remote.measured_ids == local.measured_ids
     made = [[d["acq_value"] for d in t.decisions if d["chosen_id"] >= 0] for t in resumed]
     assert made[0] == made[1] and len(made[0]) == len(remote.measured_ids)
+
+
+def test_queue_items_carry_the_server_address(tiny_mic):
+    po = pytest.importorskip("bluesky_queueserver.manager.profile_ops")
+    from bluesky_queueserver import validate_plan
+
+    devices = po._prepare_devices({"microscope": tiny_mic})
+    allowed = po._prepare_plans(
+        {n: getattr(plans, n) for n in ("dkl_explore", "dkl_resume")}, existing_devices=devices
+    )
+    for kwargs, ok in (({"recommender": "tcp://gpu-host:5555"}, True), ({"recommender": 5}, False)):
+        item = {"name": "dkl_explore", "args": ["microscope", "centroid"], "kwargs": kwargs}
+        result = validate_plan(item, allowed_plans=allowed, allowed_devices=devices)
+        assert result[0] is ok, result[1]

@@ -195,6 +195,10 @@ def test_cli_warns_off_loopback_and_refuses_a_bad_bind(tmp_path):
     try:
         line = proc.stdout.readline()  # printed once it listens; the warning came before
         assert "listening on tcp://0.0.0.0:" in line
+        taken = line.split("listening on ")[1].strip()
+        again = subprocess.run([exe, "decide-server", "--bind", taken], capture_output=True,
+                               text=True, timeout=60)  # fmt: skip
+        assert again.returncode == 1 and f"cannot listen on {taken}" in again.stderr
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)

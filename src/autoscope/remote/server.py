@@ -90,6 +90,7 @@ class DecisionServer:
         if authorized_keys is not None and secret_key is None:
             raise InputDataError("authorized_keys needs secret_key (CURVE) as well")
         self.sessions: dict[str, dict[str, Any]] = {}
+        self._stop = threading.Event()
         self._ctx = zmq.Context()
         self._auth: Any = None
         self._sock = self._ctx.socket(zmq.ROUTER)
@@ -106,7 +107,9 @@ class DecisionServer:
         self._done: queue.Queue[tuple[list[bytes], bytes]] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-decide")
-        self._stop = threading.Event()
+        import torch  # now, not at the first hello (whose client waits a few seconds at most)
+
+        self._cuda = bool(torch.cuda.is_available())
 
     def _curve(self, secret: Path, authorized: str | Path | None) -> None:
         from zmq.auth import load_certificate
@@ -209,17 +212,11 @@ class DecisionServer:
     # -- requests -----------------------------------------------------------------------------
     def hello(self) -> dict[str, Any]:
         """Return what a client checks before it trusts this server."""
-        try:
-            import torch
-
-            cuda = bool(torch.cuda.is_available())
-        except ImportError:  # pragma: no cover - torch is a dependency
-            cuda = False
         return {
             "protocol": PROTOCOL,
             "version": __version__,
             "host": socket.gethostname(),
-            "cuda": cuda,
+            "cuda": self._cuda,
             "encrypted": self.encrypted,
             "sessions": len(self.sessions),
             "max_sessions": self.max_sessions,
