@@ -129,6 +129,20 @@ def test_a_decision_that_times_out_is_withdrawn_when_the_server_answers_again(sh
         assert remote.measured_ids[-1] == 3
 
 
+def test_calls_made_while_the_server_was_down_reach_it_in_order(shared_decide_server):
+    with RemoteRecommender(shared_decide_server, IMAGE, retry_interval=60, **CONFIG) as remote:
+        remote._down_at = time.monotonic()  # as after a timeout: no request for 60 s
+        remote.ingest([{"_id": 7, "value": 1.0}])
+        remote.exclude([8])
+        with pytest.raises(DecisionServerError, match="stopped answering"):
+            remote.suggest(1)
+        remote.ingest([{"_id": 9, "value": 2.0}])
+        remote.retry_interval = 0.01
+        time.sleep(0.02)
+        assert remote.measured_ids == [7, 9]  # probed, found, sent what it missed, in order
+        assert remote.config["excluded"] == [8] and remote._down_at is None
+
+
 def test_unreachable_server_fails_fast_and_mutations_wait_for_it():
     remote = RemoteRecommender("tcp://127.0.0.1:9", connect_timeout=0.2, retry_interval=60)
     with pytest.raises(DecisionServerError, match="no answer from the decision server"):
@@ -182,6 +196,23 @@ def test_curve_keys_encrypt_and_keep_strangers_out(decide_server, tmp_path):
         assert remote.server["encrypted"] is True and len(remote.suggest(2)) == 2
     with pytest.raises(DecisionServerError, match="no answer"):  # no key: no handshake
         RemoteRecommender(address, connect_timeout=0.5).hello()
+    # --authorized-keys: only the clients whose public keys are in the folder
+    import zmq.auth
+
+    (tmp_path / "clients").mkdir()
+    zmq.auth.create_certificates(tmp_path / "clients", "beamline")
+    known = tmp_path / "clients" / "beamline.key_secret"
+    os.rename(known, tmp_path / "keys" / "beamline.key_secret")  # the folder keeps public keys
+    _, guarded = decide_server(
+        "--secret-key", str(secret), "--authorized-keys", str(tmp_path / "clients")
+    )
+    server_key = tmp_path / "keys" / "server.key"
+    ok = RemoteRecommender(guarded, server_key=server_key,
+                           client_key=tmp_path / "keys" / "beamline.key_secret")  # fmt: skip
+    assert ok.hello()["encrypted"] is True
+    stranger = RemoteRecommender(guarded, server_key=server_key, connect_timeout=0.5)
+    with pytest.raises(DecisionServerError, match="no answer"):  # a key pair it does not know
+        stranger.hello()
 
 
 def test_cli_warns_off_loopback_and_refuses_a_bad_bind(tmp_path):
