@@ -7,11 +7,13 @@ teardown); the client is :class:`autoscope.remote.RemoteRecommender` in this pro
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import msgpack
 import numpy as np
 import pytest
 import zmq
@@ -170,6 +172,16 @@ def test_wire_keeps_arrays_bit_for_bit_and_maps_errors():
     assert isinstance(other, DecisionServerError) and "CudaOutOfMemory: oom" in str(other)
     with pytest.raises(DecisionServerError, match="not an autoscope decision message"):
         decode(encode([1, 2]))  # type: ignore[arg-type]
+    # nothing from a peer is ever unpickled: object arrays are refused both ways
+    with pytest.raises(TypeError, match="dtype object"):
+        encode({"x": np.array([object()])})
+    forged = {"__ndarray__": "|O", "shape": [1], "data": pickle.dumps(print)}
+    with pytest.raises(DecisionServerError, match="refused dtype object"):
+        decode(msgpack.packb({"x": forged}, use_bin_type=True))
+    as_msgpack_numpy = {b"nd": True, b"kind": b"O", b"type": "|O", b"shape": [1],
+                        b"data": pickle.dumps(print)}  # fmt: skip
+    got = decode(msgpack.packb({"x": as_msgpack_numpy}, use_bin_type=True))
+    assert got["x"][b"data"] == pickle.dumps(print)  # left as bytes, not loaded
 
 
 def test_bad_client_arguments_are_refused_before_any_request():

@@ -1,8 +1,10 @@
 """What crosses the wire between a decision client and a decision server.
 
 Every request and reply is one ZeroMQ message part holding one msgpack map;
-numpy arrays and scalars travel with :mod:`msgpack_numpy` (dtype, shape and raw
-bytes: a float64 comes back bit for bit, so a remote decision is the local one).
+numpy arrays and scalars travel as maps of dtype, shape and raw bytes (a float64
+comes back bit for bit, so a remote decision is the local one). Only numeric and
+boolean dtypes are accepted: no object arrays, so nothing is ever unpickled
+(``msgpack_numpy`` would unpickle an object array from any peer).
 
 Requests: ``{"protocol": PROTOCOL, "id": int, "op": str, ...}`` with ``op`` one of
 
@@ -28,7 +30,7 @@ import builtins
 from typing import Any
 
 import msgpack
-import msgpack_numpy
+import numpy as np
 
 from autoscope import errors
 from autoscope.errors import DecisionServerError
@@ -62,17 +64,43 @@ _BUILTINS = (
 )  # fmt: skip
 
 
+#: dtype kinds that may cross the wire: bool, integers, floats, complex
+_KINDS = "biufc"
+
+
+def _pack(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray | np.generic):
+        arr = np.asarray(obj)
+        if arr.dtype.kind not in _KINDS:
+            raise TypeError(f"cannot send a numpy array of dtype {arr.dtype}")
+        key = "__ndarray__" if isinstance(obj, np.ndarray) else "__npscalar__"
+        return {key: arr.dtype.str, "shape": list(arr.shape), "data": arr.tobytes()}
+    raise TypeError(f"cannot send an object of type {type(obj).__name__}")
+
+
+def _unpack(obj: dict[Any, Any]) -> Any:
+    key = (
+        "__ndarray__" if "__ndarray__" in obj else "__npscalar__" if "__npscalar__" in obj else None
+    )
+    if key is None:
+        return obj
+    dtype = np.dtype(str(obj[key]))
+    if dtype.kind not in _KINDS:
+        raise ValueError(f"refused dtype {dtype}")
+    shape = tuple(int(n) for n in obj["shape"])
+    arr = np.frombuffer(obj["data"], dtype=dtype).reshape(shape).copy()
+    return arr if key == "__ndarray__" else arr[()]
+
+
 def encode(message: dict[str, Any]) -> bytes:
-    """Pack one message (numpy arrays included) into bytes."""
-    return msgpack.packb(message, default=msgpack_numpy.encode, use_bin_type=True)
+    """Pack one message (numeric numpy arrays and scalars included) into bytes."""
+    return msgpack.packb(message, default=_pack, use_bin_type=True)
 
 
 def decode(data: bytes) -> dict[str, Any]:
-    """Unpack one message; raise :class:`DecisionServerError` for anything but a map."""
+    """Unpack one message; raise :class:`DecisionServerError` for anything but a valid map."""
     try:
-        out = msgpack.unpackb(
-            data, object_hook=msgpack_numpy.decode, raw=False, strict_map_key=False
-        )
+        out = msgpack.unpackb(data, object_hook=_unpack, raw=False, strict_map_key=False)
     except Exception as exc:  # any malformed payload: one clear error, never a crash
         raise DecisionServerError(f"not an autoscope decision message: {exc}") from None
     if not isinstance(out, dict):
