@@ -247,3 +247,12 @@ def test_cli_warns_off_loopback_and_refuses_a_bad_bind(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "unauthenticated and unencrypted" in err and "--secret-key" in err
+
+
+def test_a_late_call_the_server_refuses_is_dropped_not_retried(shared_decide_server, caplog):
+    with RemoteRecommender(shared_decide_server, IMAGE, retry_interval=0.01, **CONFIG) as remote:
+        remote._down_at = time.monotonic() - 1.0
+        remote._owed.append(("ingest", ([{"_id": 10**6, "value": 1.0}],)))  # refused when sent
+        remote.ingest([{"_id": 4, "value": 1.0}])
+        assert remote._owed == [] and remote.measured_ids == [4]
+    assert "ingest, sent late, was refused: unknown candidate id 1000000" in caplog.text

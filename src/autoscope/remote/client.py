@@ -365,7 +365,12 @@ class RemoteRecommender:
                     f"(next try within {self.retry_interval:g} s)"
                 )
             while self._owed:  # what the server missed while it was down, in order
-                self._send(*self._owed[0])
+                try:
+                    self._send(*self._owed[0])
+                except Exception as exc:
+                    if self._down_at is not None:  # no answer again: keep it for the next try
+                        raise
+                    log.warning("%s, sent late, was refused: %s", self._owed[0][0], exc)
                 self._owed.pop(0)
             return self._send(method, args)
 
