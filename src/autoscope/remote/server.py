@@ -99,7 +99,7 @@ class DecisionServer:
         if secret_key is not None:
             self._curve(Path(secret_key), authorized_keys)
         try:
-            self._sock.bind(bind.replace(":0", ":*") if bind.endswith(":0") else bind)
+            self._sock.bind(bind[:-2] + ":*" if bind.endswith(":0") else bind)
         except zmq.ZMQError as exc:
             self.close()
             raise InputDataError(f"cannot listen on {bind}: {exc}") from None
