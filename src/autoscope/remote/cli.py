@@ -61,7 +61,13 @@ def add_decide_server_arguments(p: argparse.ArgumentParser) -> None:
         "--make-keys",
         metavar="DIR",
         default=None,
-        help="write a CURVE key pair (server.key, server.key_secret) into DIR and exit",
+        help="write a CURVE key pair (NAME.key, NAME.key_secret) into DIR and exit",
+    )
+    p.add_argument(
+        "--key-name",
+        default="server",
+        metavar="NAME",
+        help="file name of the pair --make-keys writes (default server; a client's: e.g. beamline)",
     )
 
 
@@ -74,9 +80,9 @@ def run_decide_server(args: argparse.Namespace, parser: Any = None) -> int:
 
         folder = Path(args.make_keys)
         folder.mkdir(parents=True, exist_ok=True)
-        public, secret = zmq.auth.create_certificates(folder, "server")
+        public, secret = zmq.auth.create_certificates(folder, args.key_name)
         Path(secret).chmod(0o600)
-        print(f"public key (give to clients): {public}\nsecret key (keep here): {secret}")
+        print(f"public key (give to the other side): {public}\nsecret key (keep here): {secret}")
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.threads is not None:
