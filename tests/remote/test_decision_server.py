@@ -195,7 +195,7 @@ def test_bad_client_arguments_are_refused_before_any_request():
     assert not is_loopback("tcp://0.0.0.0:5") and not is_loopback("tcp://gpu-host:5")
 
 
-@pytest.mark.slow  # four server processes and two key commands: about 15 s on 2 shared cores
+@pytest.mark.slow  # two servers and two key commands: about 15 s on 2 shared cores
 def test_curve_keys_encrypt_and_keep_strangers_out(decide_server, tmp_path):
     exe = str(Path(sys.executable).with_name("autoscope"))
     out = subprocess.run([exe, "decide-server", "--make-keys", str(tmp_path / "keys")],
