@@ -21,7 +21,7 @@ import zmq
 from autoscope.errors import DecisionServerError, InputDataError, NoRecommendation
 from autoscope.recommender import DKLRecommender
 from autoscope.remote import PROTOCOL, RemoteRecommender, is_loopback
-from autoscope.remote import client as client_module
+from autoscope.remote import channel as channel_module
 from autoscope.remote.wire import decode, encode, error_from_reply
 
 pytestmark = pytest.mark.server
@@ -101,7 +101,7 @@ def test_sessions_are_separate_and_end_with_the_run(decide_server):
 
 def test_protocol_mismatch_is_refused(shared_decide_server, monkeypatch):
     address = shared_decide_server
-    monkeypatch.setattr(client_module, "PROTOCOL", PROTOCOL + 1)
+    monkeypatch.setattr(channel_module, "PROTOCOL", PROTOCOL + 1)
     with pytest.raises(DecisionServerError, match="protocol mismatch.*same autoscope version"):
         RemoteRecommender(address).hello()
     ctx = zmq.Context.instance()  # a foreign client sending garbage gets an answer, not a crash
@@ -133,7 +133,7 @@ def test_a_decision_that_times_out_is_withdrawn_when_the_server_answers_again(sh
 
 def test_calls_made_while_the_server_was_down_reach_it_in_order(shared_decide_server):
     with RemoteRecommender(shared_decide_server, IMAGE, retry_interval=60, **CONFIG) as remote:
-        remote._down_at = time.monotonic()  # as after a timeout: no request for 60 s
+        remote._channel.down_at = time.monotonic()  # as after a timeout: no request for 60 s
         remote.ingest([{"_id": 7, "value": 1.0}])
         remote.exclude([8])
         with pytest.raises(DecisionServerError, match="stopped answering"):
@@ -142,7 +142,7 @@ def test_calls_made_while_the_server_was_down_reach_it_in_order(shared_decide_se
         remote.retry_interval = 0.01
         time.sleep(0.02)
         assert remote.measured_ids == [7, 9]  # probed, found, sent what it missed, in order
-        assert remote.config["excluded"] == [8] and remote._down_at is None
+        assert remote.config["excluded"] == [8] and remote._channel.down_at is None
 
 
 def test_unreachable_server_fails_fast_and_mutations_wait_for_it():
@@ -258,7 +258,7 @@ def test_cli_warns_off_loopback_and_refuses_a_bad_bind(tmp_path):
 
 def test_a_late_call_the_server_refuses_is_dropped_not_retried(shared_decide_server, caplog):
     with RemoteRecommender(shared_decide_server, IMAGE, retry_interval=0.01, **CONFIG) as remote:
-        remote._down_at = time.monotonic() - 1.0
+        remote._channel.down_at = time.monotonic() - 1.0
         remote._owed.append(("ingest", ([{"_id": 10**6, "value": 1.0}],)))  # refused when sent
         remote.ingest([{"_id": 4, "value": 1.0}])
         assert remote._owed == [] and remote.measured_ids == [4]

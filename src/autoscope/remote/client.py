@@ -20,20 +20,18 @@ server's ``pending`` set back to what it was), as a local failed decision leaves
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import zmq
 
 from autoscope import __version__
 from autoscope.errors import DecisionServerError, InputDataError
-from autoscope.remote.wire import PROTOCOL, decode, encode, error_from_reply
+from autoscope.remote.channel import Channel
+from autoscope.remote.wire import PROTOCOL
 
 __all__ = ["RemoteRecommender"]
 
@@ -112,20 +110,13 @@ class RemoteRecommender:
         self.address = address
         self.timeout, self.connect_timeout = float(timeout), float(connect_timeout)
         self.retry_interval = float(retry_interval)
-        self._keys = _curve_keys(server_key, client_key)
+        self._channel = Channel(address, server_key, client_key)
         self._server_key, self._client_key = server_key, client_key
         self._config = dict(config)
-        self._sock: Any = None
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
-        self._down_at: float | None = None
         self._owed: list[tuple[str, Sequence[Any]]] = []
         self.session: str | None = None
         self.server: dict[str, Any] = {}
         self.last_decision: dict[str, Any] | None = None
-        #: the last request's wall time and the server's share of it (s): ``total - server``
-        #: is the transport (serialisation, ZeroMQ, network)
-        self.last_round_trip: dict[str, Any] = {}
         self._pending: list[int] = []
         self._candidates: np.ndarray | None = None
         self._opened_config: dict[str, Any] = {}
@@ -153,7 +144,7 @@ class RemoteRecommender:
             No answer within ``connect_timeout``, or another protocol.
         """
         try:
-            reply = self._request("hello", self.connect_timeout)
+            reply = self._channel.request("hello", self.connect_timeout)
         finally:
             self._release()
         if reply.get("protocol") != PROTOCOL:  # pragma: no cover - the server refuses first
@@ -165,7 +156,7 @@ class RemoteRecommender:
             log.warning("decision server at %s runs autoscope %s, this client %s",
                         self.address, reply.get("version"), __version__)  # fmt: skip
         self.server = {k: reply.get(k) for k in ("version", "host", "cuda", "encrypted")}
-        self._down_at = None
+        self._channel.down_at = None
         return dict(reply)
 
     def validate_model(self, spec: Any) -> Any:
@@ -177,7 +168,9 @@ class RemoteRecommender:
             The server's verdict on a bad spec (unknown name, bad parameter).
         """
         try:
-            return self._request("validate", self.timeout, kind="model", spec=spec)["result"]
+            return self._channel.request("validate", self.timeout, kind="model", spec=spec)[
+                "result"
+            ]
         finally:
             self._release()
 
@@ -218,17 +211,15 @@ class RemoteRecommender:
 
     def close(self) -> None:
         """End the session on the server (best effort) and close the socket."""
-        with self._lock:
-            if self.session is not None and self._down_at is None and not self._owed:
+        with self._channel.lock:
+            if self.session is not None and self._channel.down_at is None and not self._owed:
                 try:
-                    self._request("close", min(self.timeout, self.connect_timeout),
+                    self._channel.request("close", min(self.timeout, self.connect_timeout),
                                   session=self.session)  # fmt: skip
                 except DecisionServerError as exc:
                     log.warning("closing session %s: %s", self.session, exc)
             self.session = None
-            if self._sock is not None:
-                self._sock.close(linger=0)
-                self._sock = None
+            self._channel.close()
 
     def __enter__(self) -> RemoteRecommender:
         return self
@@ -258,6 +249,14 @@ class RemoteRecommender:
         return list(self._pending)
 
     @property
+    def last_round_trip(self) -> dict[str, Any]:
+        """The last request's wall time ``total`` and the server's share ``server`` (s).
+
+        ``total - server`` is the transport: serialisation, ZeroMQ, network.
+        """
+        return dict(self._channel.last_round_trip)
+
+    @property
     def measured_ids(self) -> list[int]:
         """Ingested candidate ids, in order."""
         return [int(i) for i in self._call("get:measured_ids")]
@@ -278,11 +277,13 @@ class RemoteRecommender:
 
     def suggest(self, batch_size: int = 1) -> list[dict[str, Any]]:
         """Return ``batch_size`` candidates to measure next (see :meth:`DKLRecommender.suggest`)."""
-        before, was_down = list(self._pending), self._down_at is not None
+        before, was_down = list(self._pending), self._channel.down_at is not None
         try:
             return [dict(p) for p in self._call("suggest", int(batch_size))]
         except DecisionServerError:
-            if not was_down and self._down_at is not None:  # it timed out, may still be applied:
+            if (
+                not was_down and self._channel.down_at is not None
+            ):  # it timed out, may still be applied:
                 self._owed.append(("set_pending", (before,)))  # then withdraw it, as if it failed
             raise
 
@@ -333,7 +334,7 @@ class RemoteRecommender:
 
     # -- internals -----------------------------------------------------------------------------
     def _open(self, image: Any, config: dict[str, Any]) -> None:
-        reply = self._request("open", self.timeout, image=np.asarray(image), config=config)
+        reply = self._channel.request("open", self.timeout, image=np.asarray(image), config=config)
         self.session = str(reply["session"])
         self._candidates = np.asarray(reply["candidates"])
         self._opened_config = dict(reply.get("config") or {})
@@ -341,9 +342,8 @@ class RemoteRecommender:
 
     def _release(self) -> None:
         """Close the socket of an object without a session (a plan's template, a probe)."""
-        if self.session is None and self._sock is not None:
-            self._sock.close(linger=0)
-            self._sock = None
+        if self.session is None:
+            self._channel.close()
 
     def _tolerant(self, method: str, *args: Any) -> None:
         """Call ``method``, logging a failure: the session calls it outside its fallback."""
@@ -355,8 +355,8 @@ class RemoteRecommender:
     def _call(self, method: str, *args: Any) -> Any:
         if self.session is None:
             raise InputDataError("this RemoteRecommender has no session: give it an image first")
-        with self._lock:
-            if self._down_at is not None and not self._back():
+        with self._channel.lock:
+            if self._channel.down_at is not None and not self._back():
                 if method in _MUTATING:  # kept, and sent in order once the server answers
                     self._owed.append((method, args))
                     return None
@@ -368,7 +368,9 @@ class RemoteRecommender:
                 try:
                     self._send(*self._owed[0])
                 except Exception as exc:
-                    if self._down_at is not None:  # no answer again: keep it for the next try
+                    if (
+                        self._channel.down_at is not None
+                    ):  # no answer again: keep it for the next try
                         raise
                     log.warning("%s, sent late, was refused: %s", self._owed[0][0], exc)
                 self._owed.pop(0)
@@ -376,7 +378,7 @@ class RemoteRecommender:
 
     def _back(self) -> bool:
         """Whether a server that stopped answering does again (probed every ``retry_interval``)."""
-        if time.monotonic() - cast(float, self._down_at) < self.retry_interval:
+        if time.monotonic() - cast(float, self._channel.down_at) < self.retry_interval:
             return False
         try:
             self.hello()
@@ -385,7 +387,7 @@ class RemoteRecommender:
         return True
 
     def _send(self, method: str, args: Sequence[Any]) -> Any:
-        reply = self._request(
+        reply = self._channel.request(
             "call", self.timeout, session=self.session, method=method, args=list(args)
         )
         state = reply.get("state") or {}
@@ -395,64 +397,7 @@ class RemoteRecommender:
             self.last_decision = state["last_decision"]
         return reply.get("result")
 
-    def _socket(self) -> Any:
-        if self._sock is None:
-            sock: Any = zmq.Context.instance().socket(zmq.DEALER)
-            sock.linger = 0
-            if self._keys is not None:
-                sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = self._keys
-            sock.connect(self.address)
-            self._sock = sock
-        return self._sock
-
-    def _request(self, op: str, timeout: float, **fields: Any) -> dict[str, Any]:
-        with self._lock:
-            rid = next(self._ids)
-            sock = self._socket()
-            message = {"protocol": PROTOCOL, "id": rid, "op": op, **fields}
-            t0 = time.perf_counter()
-            sock.send_multipart([b"", encode(message)])
-            deadline = time.monotonic() + timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sock.poll(int(left * 1000) + 1):
-                    self._down_at = time.monotonic()
-                    what = op if op != "call" else fields["method"]
-                    raise DecisionServerError(
-                        f"no answer from the decision server at {self.address} within "
-                        f"{timeout:g} s ({what})"
-                    )
-                reply = decode(sock.recv_multipart()[-1])
-                if reply.get("id") in (rid, None):  # replies to requests that timed out: dropped
-                    break
-            wall, server = time.perf_counter() - t0, reply.get("t_server")
-            self.last_round_trip = {"total": wall, "server": server, "op": op}
-        if not reply.get("ok"):
-            raise error_from_reply(reply)
-        return reply
-
 
 def _ids_or_mask(where: Any) -> Any:
     arr = np.asarray(where)
     return arr if arr.dtype == bool else [int(i) for i in arr.ravel()]
-
-
-def _curve_keys(server_key: Any, client_key: Any) -> tuple[bytes, bytes, bytes] | None:
-    if server_key is None:
-        if client_key is not None:
-            raise InputDataError("client_key needs server_key (the server's public key) as well")
-        return None
-    from zmq.auth import load_certificate
-
-    try:
-        server_public, _ = load_certificate(server_key)
-        if client_key is None:
-            public, secret = zmq.curve_keypair()
-        else:
-            public, secret_or_none = load_certificate(client_key)
-            if secret_or_none is None:
-                raise InputDataError(f"{client_key} holds no secret key (give .key_secret)")
-            secret = secret_or_none
-    except (OSError, ValueError) as exc:
-        raise InputDataError(f"cannot read a CURVE key: {exc}") from None
-    return server_public, public, secret
