@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	# the CPU build of torch first, so that the torch requirement is already satisfied
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,async,epics,nion,qserver,docs]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,async,epics,nion,qserver,remote,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -227,3 +227,51 @@ def autoscope_serve():
     yield start
     for proc in procs:
         _stop(proc)
+
+
+def _start_decide_server(log_path: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """Start ``autoscope decide-server`` on a free loopback port, one torch thread; wait for it."""
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    exe = Path(sys.executable).with_name("autoscope")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(exe), "decide-server", "--bind", address, "--threads", "1", *options],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        _wait_until(lambda: "listening on" in log_path.read_text(), proc, "decide-server", log_path)
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, address
+
+
+@pytest.fixture
+def decide_server(tmp_path):
+    """``start(*options) -> (proc, address)``: a decision server of this test's own.
+
+    ``autoscope decide-server`` on a free loopback port with one torch thread (as the local
+    runs it is compared with); every process started is stopped after the test.
+    """
+    started: list[subprocess.Popen] = []
+
+    def start(*options: str) -> tuple[subprocess.Popen, str]:
+        proc, address = _start_decide_server(
+            tmp_path / f"decide-server-{len(started)}.log", *options
+        )
+        started.append(proc)
+        return proc, address
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def shared_decide_server(tmp_path_factory):
+    """The address of one ``autoscope decide-server`` shared by the tests that do not stop it."""
+    proc, address = _start_decide_server(tmp_path_factory.mktemp("decide") / "server.log")
+    yield address
+    _stop(proc)

@@ -33,6 +33,8 @@ from autoscope.cli_resume import HELP as RESUME_HELP
 from autoscope.cli_resume import add_resume_arguments, run_resume
 from autoscope.devices.cli import IOC_HELP, add_ioc_arguments, run_ioc_command
 from autoscope.errors import AutoscopeError
+from autoscope.remote.cli import HELP as DECIDE_SERVER_HELP
+from autoscope.remote.cli import add_decide_server_arguments, run_decide_server
 from autoscope.replay.cli import HELP as REPLAY_HELP
 from autoscope.replay.cli import add_replay_arguments, run_replay
 from autoscope.storage.cli import HELP as SERVE_HELP
@@ -199,6 +201,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "ioc": (IOC_HELP, add_ioc_arguments, run_ioc_command),
     "recover": (RECOVER_HELP, add_recover_arguments, run_recover),
     "resume": (RESUME_HELP, add_resume_arguments, run_resume),
+    "decide-server": (DECIDE_SERVER_HELP, add_decide_server_arguments, run_decide_server),
 }
 
 

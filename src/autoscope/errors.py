@@ -6,6 +6,7 @@ errors about bad user input are also :class:`ValueError`, so generic handlers wo
 
 __all__ = [
     "AutoscopeError",
+    "DecisionServerError",
     "InputDataError",
     "ModelFittingError",
     "NoRecommendation",
@@ -37,4 +38,13 @@ class StorageError(AutoscopeError, OSError):
 
     Missing or wrong API key, server down or unreachable, a path that is a file,
     not writable or does not exist. The message is one line that names the catalog and what to do.
+    """
+
+
+class DecisionServerError(ModelFittingError):
+    """A remote decision server is unreachable, timed out, or speaks another protocol.
+
+    A :class:`ModelFittingError`, so a decision that fails this way mid-run is recorded
+    as a model failure and the run goes on through the fallback; when a plan is built,
+    the same error refuses the run before anything moves.
     """

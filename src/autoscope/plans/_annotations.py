@@ -13,7 +13,9 @@ format, stored as ``_custom_parameter_annotation_``):
 - ``policy``, ``scalarizer``, ``model`` are a registered name (an enum) or a JSON
   spec ``{"name", "params"}`` (a dict, checked when the plan is built);
 - integers carry ``min`` / ``max`` bounds (``budget=-3`` or ``patch_size=999``
-  never enter the queue).
+  never enter the queue);
+- ``recommender`` is a decision server's address (a string), checked when the
+  plan is built (the server must answer).
 
 The plan itself still checks everything against the instrument when it is built
 (e.g. the patch must fit in the image); these bounds are what can be known
@@ -102,6 +104,10 @@ def _parameters() -> dict[str, dict[str, Any]]:
         "map_every": _bounded(0),
         "batch_size": _bounded(1, MAX_BUDGET),
         "min_distance": _bounded(1),
+        "recommender": {
+            "description": "Decision server address 'tcp://host:port' (omit: the model runs here).",
+            "annotation": "typing.Optional[str]",
+        },
     }
 
 

@@ -6,14 +6,17 @@ The run itself is :func:`autoscope.plans.loop.dkl_loop`, Bluesky messages around
 
 # No ``from __future__ import annotations`` here: bluesky-queueserver validates plan parameters
 # from the evaluated annotations (string annotations fail its pydantic models).
+from collections.abc import Callable
 from typing import Any
 
+import bluesky.preprocessors as bpp
 import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.plans._annotations import annotate
 from autoscope.plans.loop import dkl_loop
 from autoscope.plans.points import resolve_seed_points
+from autoscope.plans.remote import decision_server, model_spec_of, remote_sessions
 from autoscope.plans.setup import check_int, is_plan, model_spec, policy_spec, prepare
 from autoscope.recommender.calibration import ForecastCalibration
 from autoscope.recommender.session import DEFAULT_MAX_FAILURES
@@ -50,6 +53,7 @@ def dkl_explore(
     max_failures: int | None = DEFAULT_MAX_FAILURES,
     overlap: bool = False,
     batch_size: int = 1,
+    recommender: Any = None,
     md: dict | None = None,
 ):
     """Explore a sample with deep kernel learning: image, seed spectra, then model-chosen spectra.
@@ -129,6 +133,14 @@ def dkl_explore(
         :mod:`autoscope.recommender.batch`), then measured one after the other: one
         ``decisions`` event per point, sharing a ``batch`` index. For detectors much
         faster than a decision. Not combined with ``steering`` yet.
+    recommender : RemoteRecommender or str, optional
+        Where the model runs: ``None`` (default) in this process; a
+        :class:`autoscope.remote.RemoteRecommender` or its address
+        (``"tcp://gpu-host:5555"``) for a decision server on another machine
+        (``autoscope decide-server``), which builds the same recommender from this
+        run's image, model, policy and seed. The server must answer when the plan is
+        built, and validates ``model`` there. A decision the server does not answer
+        in time is recorded as a model failure (``fallback = 1``) and the run goes on.
     md : dict, optional
         Extra start-document metadata (wins over the defaults).
 
@@ -143,7 +155,9 @@ def dkl_explore(
         When the plan is built, for a bad device, spec or parameter.
     """
     s = prepare(microscope, scalarizer, budget, patch_size, stride, seed, md, "dkl_explore")
-    pol, mod = policy_spec(policy), model_spec(model)
+    remote = decision_server(recommender)  # reachable and of this protocol, or refused now
+    pol = policy_spec(policy)
+    mod = model_spec(model) if remote is None else remote.validate_model(model_spec_of(model))
     map_every = check_int("map_every", map_every, 0)
     if max_failures is not None:
         max_failures = check_int("max_failures", max_failures, 1)
@@ -188,15 +202,22 @@ def dkl_explore(
     if steering is not None:
         s.plan_args.update(steering=steering.name)
         s.ns.update(steering=steering.name)
-    return dkl_loop(
+    make: Callable[[np.ndarray, dict[str, Any]], Any] = _make_recommender
+    close = None
+    if remote is not None:  # recorded only when used
+        s.plan_args.update(recommender=remote.address)
+        s.ns.update(decision_server={"address": remote.address, **remote.server})
+        make, close = remote_sessions(remote)
+    run = dkl_loop(
         s,
         config,
         seed_ids,
         map_every,
         s.metadata(),
-        _make_recommender,
+        make,
         steering=steering,
         max_failures=max_failures,
         overlap=overlap,
         batch_size=batch_size,
     )
+    return run if close is None else bpp.finalize_wrapper(run, close)

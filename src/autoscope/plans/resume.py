@@ -17,11 +17,13 @@ run that was already resumed in the catalog it is given, and a run whose journal
 from os import PathLike
 from typing import Any
 
+import bluesky.preprocessors as bpp
 import numpy as np
 
 from autoscope.errors import InputDataError
 from autoscope.plans._annotations import annotate
 from autoscope.plans.loop import dkl_loop
+from autoscope.plans.remote import decision_server, remote_sessions
 from autoscope.plans.setup import is_plan, prepare
 from autoscope.recommender.session import DEFAULT_MAX_FAILURES
 
@@ -117,13 +119,16 @@ def _load_and_check(previous: Any, catalog: Any) -> Any:
             storage.close_catalog(client)
 
 
-def _stored_recommender(image: np.ndarray) -> Any:
-    """Return a factory that builds the recommender on the *stored* image, not the new one."""
+def _stored_recommender(image: np.ndarray, build: Any = None) -> Any:
+    """Return a factory that builds the recommender on the *stored* image, not the new one.
+
+    ``build(image, config)`` builds it (default: the local one, ``plans._make_recommender``).
+    """
 
     def make(_new_image: np.ndarray, config: dict[str, Any]) -> Any:
         from autoscope import plans
 
-        return plans._make_recommender(image, config)
+        return (build or plans._make_recommender)(image, config)
 
     return make
 
@@ -136,6 +141,7 @@ def dkl_resume(
     *,
     catalog: Any = None,
     max_failures: int | None = DEFAULT_MAX_FAILURES,
+    recommender: Any = None,
     md: dict | None = None,
 ):
     """Finish the budget of a ``dkl_explore`` run that ended early, in a new linked run.
@@ -153,6 +159,9 @@ def dkl_resume(
         searched.
     max_failures : int or None
         As in :func:`autoscope.plans.dkl_explore`.
+    recommender : RemoteRecommender or str, optional
+        As in :func:`autoscope.plans.dkl_explore`: the model on a decision server
+        (it need not be where the old run's model was).
     md : dict, optional
         Extra start-document metadata.
 
@@ -209,13 +218,20 @@ def dkl_resume(
     s.ns["history"] = {"measured_ids": ids, "values": values}
     s.plan_args.update(previous=str(trace.uid), max_failures=max_failures)
     config = dict(specs["recommender"])
-    return dkl_loop(
+    remote = decision_server(recommender)  # reachable and of this protocol, or refused now
+    build, close = None, None
+    if remote is not None:
+        s.plan_args.update(recommender=remote.address)
+        s.ns.update(decision_server={"address": remote.address, **remote.server})
+        build, close = remote_sessions(remote)
+    run = dkl_loop(
         s,
         config,
         [int(i) for i in specs.get("seed_ids") or []],
         int(specs.get("map_every", 1) or 0),
         s.metadata(),
-        _stored_recommender(np.asarray(trace.image, dtype=float)),
+        _stored_recommender(np.asarray(trace.image, dtype=float), build),
         max_failures=max_failures,
         history=(ids, values),
     )
+    return run if close is None else bpp.finalize_wrapper(run, close)
