@@ -31,7 +31,7 @@ import numpy as np
 from autoscope import __version__
 from autoscope.errors import DecisionServerError, InputDataError
 from autoscope.remote.channel import Channel
-from autoscope.remote.wire import PROTOCOL
+from autoscope.remote.wire import PROTOCOL, ids_or_mask
 
 __all__ = ["RemoteRecommender"]
 
@@ -326,11 +326,11 @@ class RemoteRecommender:
 
     def exclude(self, where: Any) -> None:
         """Never suggest these candidates: ids, or an (H, W) / (N,) bool mask."""
-        self._tolerant("exclude", _ids_or_mask(where))
+        self._tolerant("exclude", ids_or_mask(where))
 
     def include(self, where: Any) -> None:
         """Allow these candidates again: ids, or an (H, W) / (N,) bool mask."""
-        self._call("include", _ids_or_mask(where))
+        self._call("include", ids_or_mask(where))
 
     # -- internals -----------------------------------------------------------------------------
     def _open(self, image: Any, config: dict[str, Any]) -> None:
@@ -396,8 +396,3 @@ class RemoteRecommender:
         if "last_decision" in state:
             self.last_decision = state["last_decision"]
         return reply.get("result")
-
-
-def _ids_or_mask(where: Any) -> Any:
-    arr = np.asarray(where)
-    return arr if arr.dtype == bool else [int(i) for i in arr.ravel()]

@@ -42,6 +42,7 @@ __all__ = [
     "encode",
     "error_from_reply",
     "error_reply",
+    "ids_or_mask",
 ]
 
 #: version of this message layout; client and server refuse each other when they differ
@@ -127,3 +128,9 @@ def error_from_reply(reply: dict[str, Any]) -> Exception:
     if isinstance(cls, type) and issubclass(cls, Exception):
         return cls(message)
     return DecisionServerError(f"the decision server raised {name}: {message}")
+
+
+def ids_or_mask(where: Any) -> Any:
+    """Encode a region for the wire: a boolean mask as is, anything else as a list of ids."""
+    arr = np.asarray(where)
+    return arr if arr.dtype == bool else [int(i) for i in arr.ravel()]
