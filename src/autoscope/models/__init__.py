@@ -36,7 +36,7 @@ from __future__ import annotations
 from autoscope.models._base import GPSurrogate
 from autoscope.models._gp import CandidatePosterior
 from autoscope.models._registry import available, from_spec, get, register
-from autoscope.models._training import torch_threads
+from autoscope.models._training import torch_threads, warm_up
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
 from autoscope.models.committee import Committee
 from autoscope.models.dkl import DKL
@@ -61,4 +61,5 @@ __all__ = [
     "get",
     "register",
     "torch_threads",
+    "warm_up",
 ]
