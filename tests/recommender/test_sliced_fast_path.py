@@ -39,3 +39,14 @@ def test_decisions_during_a_sliced_retrain_are_the_committees():
     assert any("promote" in d["update"] for d in records)  # and was swapped in
     assert all(d["fit_failures"] == [] for d in records)
     assert all(d["phase"] == "model" for d in records)
+
+
+def test_the_fast_committee_preset_is_the_default_committee_on_the_sliced_fast_path():
+    from autoscope.models import FAST_COMMITTEE, from_spec, get
+
+    fast, default = from_spec(FAST_COMMITTEE), get("committee")
+    assert [m.name for m in fast.models] == [m.name for m in default.models]
+    for member in fast.models:
+        assert member.spec["params"]["refit_every"] == 5
+        assert member.spec["params"]["refit_slice"] == 10
+    assert all(m.spec["params"]["refit_every"] == 1 for m in default.models)
