@@ -69,3 +69,24 @@ def test_perf_cli_refuses_options_it_does_not_use(tmp_path, argv, word):
     with pytest.raises(InputDataError, match=word):
         args._run(args)
     assert not (tmp_path / "perf.json").exists()
+
+
+def test_perf_quick_and_dwells_reach_the_configuration(tmp_path, monkeypatch):
+    import autoscope.bench.perf as perf
+
+    seen = []
+    monkeypatch.setattr(perf, "run_perf", lambda config, out, log=None: seen.append(config))
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["bench", "--perf", "--quick", "--dwells", "0.1,0.5", "--out", str(tmp_path)]
+    )
+    assert args._run(args) == 0
+    (config,) = seen
+    assert config.grids == [32] and config.seeds == [0] and config.dwells == [0.1, 0.5]
+    assert config.idle_grid == config.discovery_grid == 32
+    args = parser.parse_args(["bench", "--perf", "--dwells", "0", "--out", str(tmp_path)])
+    args._run(args)
+    assert seen[-1].dwells == [] and seen[-1].grids == [64, 128, 256]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "--perf", "--dwells", "fast"])
