@@ -21,6 +21,7 @@ recommender in-process.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -56,6 +57,7 @@ def idle_run(
     budget: int = 30,
     n_seed: int = 10,
     seed: int = 0,
+    journal: str | None = None,
 ) -> dict[str, Any]:
     """Run ``dkl_explore`` once in ``mode``; return the idle per point and decision times.
 
@@ -71,6 +73,8 @@ def idle_run(
         Grid side of the ``SimSTEM`` in pixels (patch 16).
     budget, n_seed, seed : int
         As for :func:`autoscope.plans.dkl_explore`.
+    journal : str, optional
+        The writer's journal directory (default: the user's, as in ``make_writer``).
 
     Returns
     -------
@@ -110,7 +114,7 @@ def idle_run(
     loop = asyncio.new_event_loop()
     engine = RunEngine({}, loop=loop, call_returns_result=False)
     try:
-        engine.subscribe(make_writer(catalog))
+        engine.subscribe(make_writer(catalog, journal=journal))
         engine.subscribe(collect)
         plan = dkl_explore(mic, mic.sample.default_scalarizer, "ei", budget=budget,
                            n_seed=n_seed, patch_size=16, seed=seed,
@@ -140,7 +144,8 @@ def idle_table(
 ) -> list[dict[str, Any]]:
     """Measure every (dwell, mode) over ``seeds`` in one process, modes interleaved per seed.
 
-    Runs go to an embedded catalog in a temporary directory through the default writer.
+    Runs go to an embedded catalog in a temporary directory through the default writer
+    (its journal in that directory too).
     The first model decision of a run (the first fit) is reported apart
     (``first_idle_s``); the statistics pool the later gaps of all seeds.
 
@@ -168,7 +173,8 @@ def idle_table(
                 for seed in seeds:
                     for mode in modes:
                         r = idle_run(catalog, mode, dwell, shape=shape, budget=budget,
-                                     n_seed=n_seed, seed=seed)  # fmt: skip
+                                     n_seed=n_seed, seed=seed,
+                                     journal=os.path.join(directory, "journal"))  # fmt: skip
                         runs.setdefault((dwell, mode), []).append(r)
                         if log is not None:
                             print(_progress(dwell, mode, seed, r), file=log, flush=True)
