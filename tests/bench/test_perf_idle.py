@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from autoscope.bench.idle import IDLE_MODES
+from autoscope.bench.idle import DEFAULT_IDLE_MODES
 from autoscope.bench.perf import PerfConfig, run_perf
 from autoscope.bench.pipelined import DISCOVERY_MODES
 
@@ -26,7 +26,7 @@ def test_quick_perf_writes_idle_and_discovery_tables(tmp_path):
     assert set(on_disk) == {"rows", "runs", "idle", "discovery", "environment"}
 
     idle = {r["mode"]: r for r in result["idle"]}
-    assert set(idle) == set(IDLE_MODES)
+    assert set(idle) == set(DEFAULT_IDLE_MODES)
     for r in idle.values():
         assert r["dwell_s"] == DWELL and r["seeds"] == 1
         assert r["gaps"] == 9 - 6 - 1  # model-chosen spectra after the first decision
@@ -50,7 +50,7 @@ def test_quick_perf_writes_idle_and_discovery_tables(tmp_path):
 
     table = (tmp_path / "PERF.md").read_text()
     assert "## Instrument idle per point" in table and "## Discovery of the overlapped" in table
-    for mode in IDLE_MODES:
+    for mode in DEFAULT_IDLE_MODES:
         assert f"| {DWELL:g} | {mode} |" in table
     for mode in DISCOVERY_MODES:
         assert f"| stem | {mode} |" in table

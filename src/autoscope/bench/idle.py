@@ -11,7 +11,8 @@ the plan was deciding, moving, storing or waiting for the decision worker.
 Modes (:data:`IDLE_MODES`): ``plain`` (the default: decide, then measure), ``overlap``
 (``overlap=True``: the next decision in a worker thread while the point is measured)
 and ``overlap_fast`` (``overlap=True`` with :data:`FAST_MODEL`, the fast update path
-whose retrains run in slices on a copy, so no decision holds a full retrain).
+whose retrains run in slices on a copy, so no decision holds a full retrain); on request
+``overlap_fast_batch4`` (the same, 4 points per decision).
 
 This is the one module of :mod:`autoscope.bench` that drives the instrument and the
 storage (declared in the import contracts); the rest of the benchmark drives the
@@ -32,7 +33,14 @@ import numpy as np
 from autoscope.errors import InputDataError
 from autoscope.models import FAST_COMMITTEE
 
-__all__ = ["FAST_MODEL", "IDLE_MODES", "idle_markdown", "idle_run", "idle_table"]
+__all__ = [
+    "DEFAULT_IDLE_MODES",
+    "FAST_MODEL",
+    "IDLE_MODES",
+    "idle_markdown",
+    "idle_run",
+    "idle_table",
+]
 
 #: the model spec behind ``overlap_fast``
 FAST_MODEL: dict[str, Any] = FAST_COMMITTEE
@@ -45,7 +53,14 @@ IDLE_MODES: dict[str, tuple[dict[str, Any], str]] = {
         {"overlap": True, "model": FAST_MODEL},
         "overlap + the fast update path, retrains sliced on a copy (refit_every=5, refit_slice=10)",
     ),
+    "overlap_fast_batch4": (
+        {"overlap": True, "model": FAST_MODEL, "batch_size": 4},
+        "overlap_fast deciding 4 points at a time (for dwells shorter than a decision)",
+    ),
 }
+
+#: the modes measured unless others are asked for
+DEFAULT_IDLE_MODES = ("plain", "overlap", "overlap_fast")
 
 
 def idle_run(
@@ -134,7 +149,7 @@ def idle_run(
 
 def idle_table(
     dwells: Sequence[float] = (0.05, 0.3, 1.0),
-    modes: Sequence[str] = tuple(IDLE_MODES),
+    modes: Sequence[str] = DEFAULT_IDLE_MODES,
     seeds: Sequence[int] = (0, 1),
     *,
     shape: int = 64,

@@ -103,7 +103,8 @@ class PerfConfig:
     dwells : list of float
         Spectral dwells (s) of the idle-per-point table; empty: no table.
     idle_modes : list of str
-        Keys of :data:`autoscope.bench.idle.IDLE_MODES`.
+        Keys of :data:`autoscope.bench.idle.IDLE_MODES` (default
+        :data:`~autoscope.bench.idle.DEFAULT_IDLE_MODES`).
     idle_shape : int or None
         Grid side of the idle runs (``None``: the first of ``grids``).
     idle_budget : int
@@ -123,7 +124,7 @@ class PerfConfig:
     n_seed: int = 10
     budgets: dict[int, int] = field(default_factory=dict)
     dwells: list[float] = field(default_factory=lambda: [0.05, 0.3, 1.0])
-    idle_modes: list[str] = field(default_factory=lambda: list(idle.IDLE_MODES))
+    idle_modes: list[str] = field(default_factory=lambda: list(idle.DEFAULT_IDLE_MODES))
     idle_shape: int | None = None
     idle_budget: int = 30
     discovery_modes: list[str] = field(default_factory=lambda: list(pipelined.DISCOVERY_MODES))
