@@ -17,7 +17,7 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     add_bench_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
         ["bench", "--perf", "--grids", "28", "--tasks", "stem", "--seeds", "1",
-         "--budget", "14", "--n-seed", "6", "--out", str(tmp_path)]
+         "--budget", "14", "--n-seed", "6", "--dwells", "0", "--out", str(tmp_path)]
     )  # fmt: skip
     assert args._run(args) == 0
     result = json.loads((tmp_path / "perf.json").read_text())
@@ -42,6 +42,10 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
         ({"tasks": ["beps"]}, "fixed grid"),
         ({"grids": [8]}, "grid sides"),
         ({"budget": 5, "n_seed": 10}, "n_seed"),
+        ({"dwells": [-0.3]}, "dwells"),
+        ({"idle_modes": ["warp"]}, "unknown mode"),
+        ({"discovery_modes": ["batch99"]}, "unknown mode"),
+        ({"idle_budget": 11, "n_seed": 10}, "idle_budget"),
     ],
 )
 def test_perf_config_names_the_bad_setting(tmp_path, over, word):
@@ -52,7 +56,8 @@ def test_perf_config_names_the_bad_setting(tmp_path, over, word):
 @pytest.mark.parametrize(
     ("argv", "word"),
     [
-        (["--perf", "--quick"], "--perf does not take --quick"),
+        (["--perf", "--shape", "32"], "--perf does not take --shape"),
+        (["--dwells", "0.3"], "--dwells is a --perf option"),
         (["--perf", "--methods", "random"], "--methods"),
         (["--grids", "64"], "--grids is a --perf option"),
     ],
@@ -64,3 +69,24 @@ def test_perf_cli_refuses_options_it_does_not_use(tmp_path, argv, word):
     with pytest.raises(InputDataError, match=word):
         args._run(args)
     assert not (tmp_path / "perf.json").exists()
+
+
+def test_perf_quick_and_dwells_reach_the_configuration(tmp_path, monkeypatch):
+    import autoscope.bench.perf as perf
+
+    seen = []
+    monkeypatch.setattr(perf, "run_perf", lambda config, out, log=None: seen.append(config))
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["bench", "--perf", "--quick", "--dwells", "0.1,0.5", "--out", str(tmp_path)]
+    )
+    assert args._run(args) == 0
+    (config,) = seen
+    assert config.grids == [32] and config.seeds == [0] and config.dwells == [0.1, 0.5]
+    assert config.idle_grid == config.discovery_grid == 32
+    args = parser.parse_args(["bench", "--perf", "--dwells", "0", "--out", str(tmp_path)])
+    args._run(args)
+    assert seen[-1].dwells == [] and seen[-1].grids == [64, 128, 256]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "--perf", "--dwells", "fast"])

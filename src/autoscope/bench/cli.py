@@ -49,7 +49,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--quick",
         action="store_true",
         help="small CI run: 2 seeds, 32x32 grids, 8x8 patches, budget 30, "
-        "tasks stem,spm, methods dkl_ei,gp_coords,random,raster (options below still win)",
+        "tasks stem,spm, methods dkl_ei,gp_coords,random,raster (options below still win); "
+        "with --perf: every table in about a minute (32x32, one seed, task stem)",
     )
     p.add_argument(
         "--seeds", type=positive_int, default=None, help="number of seeds 0..n-1 (default 5)"
@@ -106,7 +107,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--perf",
         action="store_true",
         help="decision latency (median, p95) and discovery of the full-retrain and fast-update "
-        "modes side by side on several grid sides; writes DIR/PERF.md (autoscope.bench.perf)",
+        "modes side by side on several grid sides, the instrument idle per point per dwell "
+        "(plain, overlap, overlap+fast) and the discovery of the overlapped and batch modes; "
+        "writes DIR/PERF.md (autoscope.bench.perf)",
     )
     p.add_argument(
         "--grids",
@@ -114,6 +117,22 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="with --perf: comma-separated grid sides (default 64,128,256)",
     )
+    p.add_argument(
+        "--dwells",
+        type=_dwells,
+        default=None,
+        help="with --perf: comma-separated spectral dwells in s of the instrument-idle table "
+        "(default 0.05,0.3,1; 0: no idle table)",
+    )
+
+
+def _dwells(text: str) -> list[float]:
+    try:
+        values = [float(t) for t in _names(text)]
+    except ValueError:
+        msg = f"expected dwells in s like 0.05,0.3,1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    return [] if values == [0.0] else values
 
 
 def _sides(text: str) -> list[int]:
@@ -158,6 +177,8 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
         return _run_perf(args)
     if getattr(args, "grids", None) is not None:
         raise InputDataError("--grids is a --perf option (use --shape for the benchmark)")
+    if getattr(args, "dwells", None) is not None:
+        raise InputDataError("--dwells is a --perf option")
     config = config_from_args(args)
     result = run_benchmark(
         config,
@@ -243,7 +264,7 @@ def terminal_summary(summary: dict[str, Any], config: Any, report: Any) -> str:
 
 
 #: benchmark options that --perf does not use
-_NOT_PERF = ("quick", "methods", "shape", "patch_size", "jobs", "resume", "report_only", "markdown")
+_NOT_PERF = ("methods", "shape", "patch_size", "jobs", "resume", "report_only", "markdown")
 
 
 def _run_perf(args: argparse.Namespace) -> int:
@@ -260,7 +281,9 @@ def _run_perf(args: argparse.Namespace) -> int:
         over["n_seed"] = args.n_seed
     if args.seeds is not None:
         over["seeds"] = list(range(args.seeds))
-    config = PerfConfig(**over)
+    if getattr(args, "dwells", None) is not None:
+        over["dwells"] = args.dwells
+    config = PerfConfig.quick_config(**over) if args.quick else PerfConfig(**over)
     run_perf(config, args.out, log=sys.stdout)
     print(f"autoscope bench --perf: wrote {args.out}/PERF.md", file=sys.stdout)
     return 0

@@ -17,7 +17,13 @@ Reported per grid and mode: decision latency (ingest + fit or conditioning + pre
 of every candidate + acquisition) median and p95 over all decisions of all seeds, the
 worst decision, the median over seeds of the steps to the true top 1 %, and the peak
 RSS. Wall-clock numbers depend on the machine and its load; the report says where it
-ran.
+ran (and its load average).
+
+Two more tables in the same run: the **instrument idle per point** (the gap between two
+spectra minus the dwell) of real ``dkl_explore`` runs on the embedded catalog through the
+default writer, per dwell and run mode (:mod:`autoscope.bench.idle`), and the
+**discovery** of the overlapped, fast-update and batch modes beside the default
+(:mod:`autoscope.bench.pipelined`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from autoscope.bench import metrics
+from autoscope.bench import idle, metrics, pipelined
 from autoscope.bench.methods import Method, run_method
 from autoscope.bench.runner import evaluate_run
 from autoscope.bench.tasks import build_task
@@ -94,6 +100,20 @@ class PerfConfig:
         (``budget`` applies to every grid unless ``budgets`` names one).
     budgets : dict of int to int
         Per-grid budget overrides (large grids are slow with ``full``).
+    dwells : list of float
+        Spectral dwells (s) of the idle-per-point table; empty: no table.
+    idle_modes : list of str
+        Keys of :data:`autoscope.bench.idle.IDLE_MODES` (default
+        :data:`~autoscope.bench.idle.DEFAULT_IDLE_MODES`).
+    idle_shape : int or None
+        Grid side of the idle runs (``None``: the first of ``grids``).
+    idle_budget : int
+        Budget of the idle runs (``n_seed`` seed points, seeds ``seeds``).
+    discovery_modes : list of str
+        Keys of :data:`autoscope.bench.pipelined.DISCOVERY_MODES`; empty: no table.
+    discovery_shape : int or None
+        Grid side of the discovery runs (``None``: the first of ``grids``; budget
+        :meth:`budget_for` that side).
     """
 
     grids: list[int] = field(default_factory=lambda: [64, 128, 256])
@@ -103,6 +123,22 @@ class PerfConfig:
     budget: int = 100
     n_seed: int = 10
     budgets: dict[int, int] = field(default_factory=dict)
+    dwells: list[float] = field(default_factory=lambda: [0.05, 0.3, 1.0])
+    idle_modes: list[str] = field(default_factory=lambda: list(idle.DEFAULT_IDLE_MODES))
+    idle_shape: int | None = None
+    idle_budget: int = 30
+    discovery_modes: list[str] = field(default_factory=lambda: list(pipelined.DISCOVERY_MODES))
+    discovery_shape: int | None = None
+
+    @classmethod
+    def quick_config(cls, **overrides: Any) -> PerfConfig:
+        """Return a configuration that shows every table in about a minute (32 x 32, 1 seed)."""
+        quick: dict[str, Any] = {
+            "grids": [32], "modes": ["full", "fast"], "tasks": ["stem"], "seeds": [0],
+            "budget": 20, "n_seed": 6, "dwells": [0.05, 0.3], "idle_budget": 14,
+        }  # fmt: skip
+        quick.update(overrides)
+        return cls(**quick)
 
     def validate(self) -> None:
         """Raise :class:`InputDataError` naming the first bad setting."""
@@ -123,6 +159,32 @@ class PerfConfig:
                     f"need 1 <= n_seed < budget, got n_seed={self.n_seed}, "
                     f"budget={self.budget_for(g)} at grid {g}"
                 )
+        bad = [m for m in self.idle_modes if m not in idle.IDLE_MODES]
+        bad += [m for m in self.discovery_modes if m not in pipelined.DISCOVERY_MODES]
+        if bad:
+            raise InputDataError(
+                f"unknown mode(s) {bad}; idle: {', '.join(idle.IDLE_MODES)}; "
+                f"discovery: {', '.join(pipelined.DISCOVERY_MODES)}"
+            )
+        if any(not (isinstance(d, int | float) and 0 < d <= 10) for d in self.dwells):
+            raise InputDataError(f"dwells must be in (0, 10] s, got {self.dwells}")
+        if self.dwells and not 1 <= self.n_seed < self.idle_budget - 1:
+            raise InputDataError(
+                f"the idle runs need 1 <= n_seed < idle_budget - 1, got n_seed={self.n_seed}, "
+                f"idle_budget={self.idle_budget}"
+            )
+        if min(self.idle_grid, self.discovery_grid) < 24:
+            raise InputDataError("idle_shape and discovery_shape must be >= 24 pixels")
+
+    @property
+    def idle_grid(self) -> int:
+        """The grid side of the idle runs."""
+        return int(self.idle_shape or (self.grids[0] if self.grids else 64))
+
+    @property
+    def discovery_grid(self) -> int:
+        """The grid side of the discovery runs."""
+        return int(self.discovery_shape or (self.grids[0] if self.grids else 64))
 
     def budget_for(self, grid: int) -> int:
         """Return the budget used on grid side ``grid``."""
@@ -136,7 +198,10 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
     -------
     dict
         ``rows`` (one per grid and mode: latency median/p95/max in s, steps to the
-        top 1 % per task, peak RSS in MiB), ``runs`` (per run) and ``environment``.
+        top 1 % per task, peak RSS in MiB), ``runs`` (per run), ``idle``
+        (:func:`autoscope.bench.idle.idle_table`, when ``dwells``), ``discovery``
+        (:func:`autoscope.bench.pipelined.discovery_table`, when ``discovery_modes``)
+        and ``environment``.
     """
     config.validate()
     out = Path(out)
@@ -178,7 +243,18 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
                             file=log,
                             flush=True,
                         )
-    result = {"rows": summarize_perf(runs, config), "runs": runs, "environment": _env()}
+    result: dict[str, Any] = {"rows": summarize_perf(runs, config), "runs": runs}
+    if config.dwells and config.idle_modes:
+        result["idle"] = idle.idle_table(
+            config.dwells, config.idle_modes, config.seeds, shape=config.idle_grid,
+            budget=config.idle_budget, n_seed=config.n_seed, log=log,
+        )  # fmt: skip
+    if config.discovery_modes:
+        result["discovery"] = pipelined.discovery_table(
+            config.tasks, config.seeds, config.discovery_modes, shape=config.discovery_grid,
+            budget=config.budget_for(config.discovery_grid), n_seed=config.n_seed, log=log,
+        )  # fmt: skip
+    result["environment"] = _env()
     (out / "perf.json").write_text(json.dumps(result, indent=1, default=float))
     (out / "PERF.md").write_text(perf_markdown(result, config))
     return result
@@ -223,7 +299,8 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
     lines = [
         "# Decision latency and discovery by update mode",
         "",
-        f"Machine: {env['machine']}, {env['cpus']} CPUs, torch threads 1; "
+        f"Machine: {env['machine']}, {env['cpus']} CPUs, load average "
+        f"{env.get('load', '?')} at the end, torch threads 1; "
         f"tasks {', '.join(config.tasks)}; seeds {config.seeds}; EI, committee model.",
         "Latency: ingest + fit or conditioning + prediction of every candidate + acquisition, "
         "pooled over all decisions of all seeds; wall clock and the process's CPU time (on a "
@@ -248,6 +325,14 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
         )
     lines += ["", "Modes:", ""]
     lines += [f"* `{m}`: {MODES[m][1]} (`{json.dumps(MODES[m][0])}`)" for m in config.modes]
+    if result.get("idle"):
+        lines += ["", "## Instrument idle per point", ""]
+        lines += idle.idle_markdown(result["idle"], config.idle_grid, config.idle_budget)
+    if result.get("discovery"):
+        lines += ["", "## Discovery of the overlapped, fast-update and batch modes", ""]
+        lines += pipelined.discovery_markdown(
+            result["discovery"], config.discovery_grid, config.budget_for(config.discovery_grid)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -263,4 +348,5 @@ def _env() -> dict[str, Any]:
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "load": " ".join(f"{v:.1f}" for v in os.getloadavg()),
     }

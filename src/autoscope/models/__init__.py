@@ -36,9 +36,9 @@ from __future__ import annotations
 from autoscope.models._base import GPSurrogate
 from autoscope.models._gp import CandidatePosterior
 from autoscope.models._registry import available, from_spec, get, register
-from autoscope.models._training import torch_threads
+from autoscope.models._training import torch_threads, warm_up
 from autoscope.models.baselines import PCAGP, GPCoords, StaticDKL
-from autoscope.models.committee import Committee
+from autoscope.models.committee import FAST_COMMITTEE, Committee
 from autoscope.models.dkl import DKL
 from autoscope.models.ensemble import Ensemble, MixturePosterior
 from autoscope.models.spatial import SpatialDKL
@@ -46,6 +46,7 @@ from autoscope.models.vae import VAEGP
 
 __all__ = [
     "DKL",
+    "FAST_COMMITTEE",
     "Committee",
     "Ensemble",
     "MixturePosterior",
@@ -61,4 +62,5 @@ __all__ = [
     "get",
     "register",
     "torch_threads",
+    "warm_up",
 ]

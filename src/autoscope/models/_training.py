@@ -9,8 +9,10 @@ loss or parameter stops the loop with :class:`NonFiniteLoss`; gpytorch's
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from contextlib import contextmanager
+from typing import Any
 
 import gpytorch
 import numpy as np
@@ -25,6 +27,7 @@ __all__ = [
     "fork_seed",
     "recorded_numerical_warnings",
     "torch_threads",
+    "warm_up",
 ]
 
 #: Cholesky jitter per attempt (float32, float64); ``None`` keeps gpytorch's default.
@@ -38,6 +41,55 @@ JITTERS: tuple[tuple[float, float] | None, ...] = (
 
 class NonFiniteLoss(ArithmeticError):
     """The marginal log-likelihood or a parameter became NaN/inf during training."""
+
+
+_warm = False
+
+
+def warm_up() -> float:
+    """Pay the one-time costs of the first training in this process now; return seconds.
+
+    The first ``torch.optim.Adam`` of a process imports ``torch._dynamo`` (and sympy),
+    about 1 s on one core, and the first exact marginal likelihood loads gpytorch's
+    and linear_operator's lazy paths; without this call both land on the first
+    decision. Runs two Adam steps of a 4-point exact GP on a throw-away module
+    (nothing seeded, no model touched, the global random state untouched), once per
+    process; safe to call from any thread (later calls return 0).
+
+    Returns
+    -------
+    float
+        Seconds spent (0.0 when the process was already warm).
+    """
+    global _warm
+    if _warm:
+        return 0.0
+    t0 = time.perf_counter()
+    x = torch.linspace(0.0, 1.0, 4).unsqueeze(-1)
+    y = torch.sin(6.0 * x).squeeze(-1)
+    likelihood = gpytorch.likelihoods.GaussianLikelihood()
+    gp = _WarmGP(x, y, likelihood)
+    gp.train()
+    likelihood.train()
+    mll = gpytorch.mlls.ExactMarginalLogLikelihood(likelihood, gp)
+    opt = torch.optim.Adam(gp.parameters(), lr=0.01)
+    for _ in range(2):
+        opt.zero_grad()
+        loss = -mll(gp(x), y)
+        loss.backward()
+        opt.step()
+    _warm = True
+    return time.perf_counter() - t0
+
+
+class _WarmGP(gpytorch.models.ExactGP):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, likelihood: Any):
+        super().__init__(x, y, likelihood)
+        self.mean_module = gpytorch.means.ConstantMean()
+        self.covar_module = gpytorch.kernels.ScaleKernel(gpytorch.kernels.RBFKernel())
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
 @contextmanager

@@ -263,8 +263,9 @@ class Ensemble(GPSurrogate):
         return {
             "update": "+".join(updates),
             "trigger": next((r["trigger"] for r in reports if r.get("trigger")), None),
-            # the members that trained (a conditioned member reports no loss); NaN if none did
-            "loss": _mean_loss([r for r in reports if r["iterations"]]),
+            # the members whose served model trained (a conditioned member reports no loss,
+            # even while a sliced retrain runs on its copy); NaN if none did
+            "loss": _mean_loss([r for r in reports if r.get("update", "train") != "condition"]),
             "iterations": sum(r["iterations"] for r in reports),
             "reinit": any(r["reinit"] for r in reports),
             "attempts": max(r["attempts"] for r in reports),

@@ -10,6 +10,8 @@ the predicted mean / std / acquisition over the candidates on the plan's cadence
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ import bluesky.preprocessors as bpp
 import numpy as np
 
 from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models import warm_up
 from autoscope.plan_stubs import (
     Decision,
     DecisionWithMaps,
@@ -33,7 +36,9 @@ from autoscope.plans.setup import PlanSetup
 from autoscope.recommender.batch import BatchSession
 from autoscope.recommender.session import Step
 
-__all__ = ["dkl_loop", "maps"]
+__all__ = ["dkl_loop", "maps", "warm_in_background"]
+
+logger = logging.getLogger(__name__)
 
 
 def maps(rec: Any, n_cand: int, k: int, map_every: int) -> dict[str, Any]:
@@ -51,6 +56,26 @@ def maps(rec: Any, n_cand: int, k: int, map_every: int) -> dict[str, Any]:
         return {}
     std = np.sqrt(np.clip(np.asarray(var, dtype=float), 0.0, None))
     return {"mean_map": mean, "std_map": std, "acquisition_map": acq}
+
+
+def warm_in_background() -> threading.Thread:
+    """Start :func:`autoscope.models.warm_up` in a daemon thread; return the thread.
+
+    Called once the recommender is built, before the first seed point is measured: the
+    one-time imports of the first training (``torch._dynamo``, about 1 s of CPU) then
+    happen while the seeds are measured instead of inside the first decision. Nothing
+    the run decides depends on it.
+    """
+
+    def warm() -> None:
+        try:
+            warm_up()
+        except Exception as exc:  # noqa: BLE001 - only a missed speed-up; the fit will tell
+            logger.debug("warm-up failed: %s: %s", type(exc).__name__, exc)
+
+    thread = threading.Thread(target=warm, name="autoscope-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _steer(steering: Any, rec: Any, s: PlanSetup) -> Any:
@@ -128,6 +153,7 @@ def dkl_loop(
         if "rec" not in built:
             return
         rec = built["rec"]
+        warm_in_background()  # the first decision's one-time costs, while the seeds are measured
         session = BatchSession(
             rec, n_cand, s.budget, seed_ids=seed_ids, max_failures=max_failures, rng=s.rng
         )

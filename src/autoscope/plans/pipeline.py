@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import bluesky.plan_stubs as bps
+import bluesky.preprocessors as bpp
 
 from autoscope.recommender.batch import BatchSession
 from autoscope.recommender.session import Step
@@ -43,6 +44,34 @@ def _wait(future: Future) -> Generator[Any, Any, None]:
     """Wait for the worker without blocking the RunEngine's event loop."""
     if not future.done():
         yield from bps.wait_for([lambda: asyncio.wrap_future(future)])
+
+
+def _after_trigger(plan: Generator[Any, Any, Any], start: Callable[[], None]):
+    """Relay ``plan``, calling ``start()`` once its first ``trigger`` has been processed.
+
+    The decision worker then starts while the detector acquires, not during the move
+    and the trigger: a worker training in Python holds the GIL for up to the
+    interpreter's switch interval (5 ms) each time the RunEngine's thread asks for it,
+    which delayed every message it shared the time with. ``start()`` runs at the message
+    after the trigger (the trigger's reply has come back by then), or when ``plan``
+    ends without one (a failed move).
+    """
+    state = {"triggered": False, "started": False}
+
+    def watch(msg: Any) -> tuple[None, None]:
+        if not state["started"]:
+            if state["triggered"]:
+                state["started"] = True
+                start()
+            elif msg.command == "trigger":
+                state["triggered"] = True
+        return None, None
+
+    result = yield from bpp.plan_mutator(plan, watch)
+    if not state["started"]:
+        state["started"] = True
+        start()
+    return result
 
 
 def pipelined_steps(
@@ -82,6 +111,11 @@ def pipelined_steps(
     batch = 0
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-decide")
 
+    started: list[Future] = []
+
+    def start() -> None:  # the next decision, once the first point is being acquired
+        started.append(executor.submit(_decide, session, q, inspect))
+
     def in_worker() -> Generator[Any, Any, Knowledge]:  # a decision nothing overlaps
         future = executor.submit(_decide, session, q, inspect)
         yield from _wait(future)
@@ -98,17 +132,21 @@ def pipelined_steps(
                 for st in steps:
                     yield from publish(st, batch, known, pending)
                 batch += 1
-            future = executor.submit(_decide, session, q, inspect) if overlap else None
+            started.clear()
             values = []
-            for st in steps:
-                value = yield from measure(st)
-                if future is None:
+            for j, st in enumerate(steps):
+                if overlap and j == 0:
+                    value = yield from _after_trigger(measure(st), start)
+                else:
+                    value = yield from measure(st)
+                if not overlap:
                     session.record(st.chosen_id, value)
                 else:  # the worker reads the session: record once it is done
                     values.append((st.chosen_id, value))
-            if future is None:
+            if not overlap:
                 known, pending, steps = _decide(session, q, inspect)
                 continue
+            future = started[0]
             yield from _wait(future)
             for cid, value in values:
                 session.record(cid, value)

@@ -198,7 +198,8 @@ def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.
     """Refuse a fit whose loss or posterior cannot be trusted.
 
     Refused: a non-finite training loss (when it trained: a fit conditioned by the fast
-    update path, or one that kept its previous weights, reports no loss); a non-finite
+    update path — even while a sliced retrain advances on a copy — or one that kept its
+    previous weights, reports no loss); a non-finite
     posterior mean, variance or noise; a variance below zero (beyond round-off); a mean
     farther from the data's median, or a standard deviation larger, than
     :data:`ABSURD_SPANS` times the data's scale (their spread, or their magnitude; e.g.
@@ -210,7 +211,9 @@ def check_fit(post: models.CandidatePosterior, report: Mapping[str, Any], y: np.
         Naming what is wrong; the chain then tries its next model.
     """
     loss = report.get("loss")
-    trained = bool(report.get("iterations", 1))  # conditioned or kept weights: no loss to check
+    # conditioned (its sliced retrain's steps on a copy do not count) or kept weights: no loss
+    served = str(report.get("update", "train")).split("+")
+    trained = bool(report.get("iterations", 1)) and served != ["condition"]
     if trained and loss is not None and not np.isfinite(float(loss)):
         raise ModelFittingError(f"training loss is {loss}")
     mean, var = np.asarray(post.mean, dtype=float), np.asarray(post.var, dtype=float)
