@@ -64,7 +64,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--methods",
         type=_names,
         default=None,
-        help="comma-separated methods (default all, with the atomai_like reference)",
+        help="comma-separated methods (default all, with the atomai reference row; atomai_like "
+        "where atomai is not installed)",
     )
     p.add_argument(
         "--out",
