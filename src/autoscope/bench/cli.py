@@ -107,7 +107,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--perf",
         action="store_true",
         help="decision latency (median, p95) and discovery of the full-retrain and fast-update "
-        "modes side by side on several grid sides; writes DIR/PERF.md (autoscope.bench.perf)",
+        "modes side by side on several grid sides, with atomai's dklGPR as a timed reference "
+        "row where atomai is installed; writes DIR/PERF.md (autoscope.bench.perf)",
     )
     p.add_argument(
         "--grids",
