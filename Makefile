@@ -10,7 +10,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	# the CPU build of torch first, so that the torch requirement is already satisfied
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,async,epics,nion,qserver,remote,docs]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,async,epics,nion,qserver,remote,docs,reference]"
+	# atomai (the benchmark's reference row) without its declared dependencies, which name the
+	# GUI build of OpenCV: the reference extra above holds what it needs
+	$(BIN)/pip install -q -c constraints.txt --no-deps atomai==0.8.1
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from autoscope.bench.cli import add_bench_parser
-from autoscope.bench.perf import PerfConfig, run_perf
+from autoscope.bench.perf import ATOMAI_DECISIONS, PerfConfig, default_modes, run_perf
 from autoscope.errors import InputDataError
 
 
@@ -22,7 +22,8 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     assert args._run(args) == 0
     result = json.loads((tmp_path / "perf.json").read_text())
     rows = {r["mode"]: r for r in result["rows"]}
-    assert set(rows) == {"full", "full_sliced", "fast", "fast_sliced"}
+    assert set(rows) == set(default_modes()) >= {"full", "full_sliced", "fast", "fast_sliced"}
+    atomai = rows.pop("atomai", None)
     for row in rows.values():
         assert row["grid"] == 28 and row["n_candidates"] == 13 * 13
         assert row["decisions"] == 14 - 6 and not row["errors"]
@@ -33,6 +34,13 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     table = (tmp_path / "PERF.md").read_text()
     assert "| 28x28 | 169 | full | 14 |" in table and "| 28x28 | 169 | fast | 14 |" in table
     assert "PERF.md" in capsys.readouterr().out
+    if atomai is not None:  # the reference row: timed only, beside the modes, with the ratios
+        assert atomai["decisions"] == ATOMAI_DECISIONS and atomai["timed_only"]
+        assert runs["atomai"]["n_train"] == [6, 10, 13] and runs["atomai"]["steps"] is None
+        assert 0 < atomai["cpu_median_s"] and not atomai["errors"]
+        assert "| 28x28 | 169 | atomai | 14 |" in table and "timed only" in table
+        ratio = atomai["cpu_median_s"] / rows["fast"]["cpu_median_s"]
+        assert f"`fast` {ratio:.0f}×" in table
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--methods",
         type=_names,
         default=None,
-        help="comma-separated methods (default all, with the atomai_like reference)",
+        help="comma-separated methods (default all, with the atomai reference row; atomai_like "
+        "where atomai is not installed)",
     )
     p.add_argument(
         "--out",
@@ -107,7 +108,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         "--perf",
         action="store_true",
         help="decision latency (median, p95) and discovery of the full-retrain and fast-update "
-        "modes side by side on several grid sides, the instrument idle per point per dwell "
+        "modes side by side on several grid sides, with atomai's dklGPR as a timed reference "
+        "row where atomai is installed, the instrument idle per point per dwell "
         "(plain, overlap, overlap+fast) and the discovery of the overlapped and batch modes; "
         "writes DIR/PERF.md (autoscope.bench.perf)",
     )

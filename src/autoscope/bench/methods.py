@@ -31,7 +31,15 @@ from autoscope.bench.tasks import Task
 from autoscope.errors import AutoscopeError, InputDataError
 from autoscope.recommender.session import DEFAULT_MAX_FAILURES, ExplorationSession
 
-__all__ = ["METHODS", "Method", "RunResult", "initial_order", "raster_order", "run_method"]
+__all__ = [
+    "ATOMAI",
+    "METHODS",
+    "Method",
+    "RunResult",
+    "initial_order",
+    "raster_order",
+    "run_method",
+]
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,13 @@ class Method:
         Registry name.
     title : str
         Table label.
-    kind : {"recommender", "random", "raster"}
+    kind : {"recommender", "random", "raster", "atomai"}
+        ``"atomai"``: atomai's own ``dklGPR`` (:mod:`autoscope.bench.atomai_ref`).
     model, policy : str or dict or None
         Model and policy specs for a ``"recommender"`` method.
     options : dict
-        Further :class:`~autoscope.recommender.DKLRecommender` options.
+        Further :class:`~autoscope.recommender.DKLRecommender` options (for
+        ``"atomai"``: :class:`~autoscope.bench.atomai_ref.AtomaiDKL`'s ``epochs``).
     note : str
         What the row shows.
     """
@@ -112,6 +122,17 @@ METHODS: dict[str, Method] = {
         Method("raster", "raster grid", "raster", note="coarse regular grid, row by row"),
     )
 }
+
+
+#: The reference row: atomai 0.8.1's ``dklGPR`` itself, rebuilt and trained 200 epochs per
+#: decision (not in :data:`METHODS`: several CPU-seconds per decision; needs the
+#: ``reference`` extra).
+ATOMAI = Method(
+    "atomai",
+    "atomai 0.8.1 dklGPR, EI (rebuilt, 200 epochs every step)",
+    "atomai",
+    note="the published anchor, run through the same loop, seeds and seed points",
+)
 
 
 @dataclass
@@ -261,17 +282,23 @@ def run_method(
         )
     if method.kind in ("random", "raster"):
         return _model_free(task, method, seed, budget)
-    from autoscope.recommender import DKLRecommender
+    rec: Any
+    if method.kind == "atomai":
+        from autoscope.bench.atomai_ref import atomai_recommender
 
-    rec = DKLRecommender(
-        task.image,
-        patch_size=task.patch_size,
-        policy=method.policy,
-        seed=seed,
-        model=method.model,
-        stride=task.stride,
-        **method.options,
-    )
+        rec = atomai_recommender(task, seed, **method.options)
+    else:
+        from autoscope.recommender import DKLRecommender
+
+        rec = DKLRecommender(
+            task.image,
+            patch_size=task.patch_size,
+            policy=method.policy,
+            seed=seed,
+            model=method.model,
+            stride=task.stride,
+            **method.options,
+        )
     cands = np.asarray(rec.candidates)
     if not np.array_equal(cands, task.candidates):
         raise InputDataError(

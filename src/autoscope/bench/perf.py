@@ -11,7 +11,13 @@ side by side. Modes (:data:`MODES`):
 * ``full_sliced`` — ``full`` with the re-initialisations trained on a copy, 30 Adam steps
   per decision beside the warm fits, and swapped in when done (``refit_slice=30``);
 * ``fast_sliced`` — ``fast`` with every retrain (re-initialisations included) run on a copy
-  of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``).
+  of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``);
+* ``atomai`` — the reference row, timed only: atomai 0.8.1's own ``dklGPR`` rebuilt and
+  trained 200 epochs per decision, EI (:mod:`autoscope.bench.atomai_ref`), one decision at
+  each of :data:`ATOMAI_DECISIONS` training-set sizes spread evenly over
+  ``[n_seed, budget - 1]`` (the median of a closed-loop run's sizes is their middle one) on
+  the same tasks, seeds and seed permutation; its discovery is measured by
+  ``benchmarks/atomai_reference.py``. In the default modes where atomai is installed.
 
 Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
 of every candidate + acquisition) median and p95 over all decisions of all seeds, the
@@ -44,7 +50,12 @@ from autoscope.bench.runner import evaluate_run
 from autoscope.bench.tasks import build_task
 from autoscope.errors import InputDataError
 
-__all__ = ["MODES", "PerfConfig", "perf_markdown", "run_perf"]
+__all__ = ["ATOMAI_DECISIONS", "MODES", "PerfConfig", "default_modes", "perf_markdown", "run_perf"]
+
+#: the reference mode (not a committee spec: atomai's own model, timed only)
+ATOMAI_MODE = "atomai"
+#: decisions the ``atomai`` mode times per task and seed
+ATOMAI_DECISIONS = 3
 
 #: mode name → (model spec, what it is)
 MODES: dict[str, tuple[dict[str, Any], str]] = {
@@ -79,7 +90,20 @@ MODES: dict[str, tuple[dict[str, Any], str]] = {
         "fast update path, each retrain run 10 Adam steps per decision on a copy "
         "(reinit included) and swapped in when done",
     ),
+    ATOMAI_MODE: (
+        {"name": "atomai.models.dklGPR", "params": {"training_cycles": 200}},
+        "reference, timed only: atomai 0.8.1's own dklGPR rebuilt and trained 200 epochs "
+        "per decision, EI",
+    ),
 }
+
+
+def default_modes() -> list[str]:
+    """Return the modes ``--perf`` runs by default: ``atomai`` too where atomai is installed."""
+    import importlib.util
+
+    modes = ["full", "full_sliced", "fast", "fast_sliced"]
+    return modes + ([ATOMAI_MODE] if importlib.util.find_spec("atomai") is not None else [])
 
 
 @dataclass
@@ -117,7 +141,7 @@ class PerfConfig:
     """
 
     grids: list[int] = field(default_factory=lambda: [64, 128, 256])
-    modes: list[str] = field(default_factory=lambda: ["full", "full_sliced", "fast", "fast_sliced"])
+    modes: list[str] = field(default_factory=default_modes)
     tasks: list[str] = field(default_factory=lambda: ["stem", "spm"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     budget: int = 100
@@ -213,11 +237,21 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
             for seed in config.seeds:
                 task = build_task(task_name, seed, shape=grid)
                 for mode in config.modes:
-                    spec, note = MODES[mode]
-                    method = Method(f"committee_{mode}", note, "recommender", spec, "ei")
                     t0 = time.perf_counter()
-                    res = run_method(task, method, seed, budget=budget, n_seed=config.n_seed)
-                    ev = evaluate_run(res, task, budget)
+                    if mode == ATOMAI_MODE:
+                        run = _atomai_run(task, seed, budget, config.n_seed)
+                    else:
+                        spec, note = MODES[mode]
+                        method = Method(f"committee_{mode}", note, "recommender", spec, "ei")
+                        res = run_method(task, method, seed, budget=budget, n_seed=config.n_seed)
+                        ev = evaluate_run(res, task, budget)
+                        run = {
+                            "wall": list(res.wall),
+                            "cpu": list(res.cpu),
+                            "steps": ev["steps_in_budget"],
+                            "peak_rss_mb": max(res.rss_mb, default=float("nan")),
+                            "error": res.error,
+                        }
                     runs.append(
                         {
                             "grid": grid,
@@ -226,20 +260,16 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
                             "seed": seed,
                             "n_candidates": task.n_candidates,
                             "budget": budget,
-                            "wall": list(res.wall),
-                            "cpu": list(res.cpu),
-                            "steps": ev["steps_in_budget"],
-                            "peak_rss_mb": max(res.rss_mb, default=float("nan")),
-                            "error": res.error,
+                            **run,
                             "seconds": time.perf_counter() - t0,
                         }
                     )
+                    w = metrics.latency_stats(run["wall"])
                     if log is not None:
-                        w = metrics.latency_stats(res.wall)
                         print(
                             f"  {grid}x{grid} {mode:5s} {task_name} seed {seed}: "
                             f"median {w['median'] * 1e3:.1f} ms, p95 {w['p95'] * 1e3:.1f} ms, "
-                            f"steps {ev['steps_in_budget']}",
+                            f"steps {run['steps']}",
                             file=log,
                             flush=True,
                         )
@@ -258,6 +288,23 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
     (out / "perf.json").write_text(json.dumps(result, indent=1, default=float))
     (out / "PERF.md").write_text(perf_markdown(result, config))
     return result
+
+
+def _atomai_run(task: Any, seed: int, budget: int, n_seed: int) -> dict[str, Any]:
+    """Time atomai's decisions at :data:`ATOMAI_DECISIONS` sizes in ``[n_seed, budget - 1]``."""
+    from autoscope.bench.atomai_ref import atomai_probe
+
+    sizes = sorted({int(round(n)) for n in np.linspace(n_seed, budget - 1, ATOMAI_DECISIONS)})
+    probe = atomai_probe(task, seed, sizes=sizes)
+    return {
+        "wall": [p["wall"] for p in probe],
+        "cpu": [p["cpu"] for p in probe],
+        "n_train": sizes,
+        "steps": None,
+        "timed_only": True,
+        "peak_rss_mb": max(p["rss_mb"] for p in probe),
+        "error": None,
+    }
 
 
 def summarize_perf(runs: list[dict[str, Any]], config: PerfConfig) -> list[dict[str, Any]]:
@@ -286,6 +333,7 @@ def summarize_perf(runs: list[dict[str, Any]], config: PerfConfig) -> list[dict[
                     "cpu_p95_s": cpu["p95"],
                     "decisions": lat["n"],
                     "steps": steps,
+                    "timed_only": any(r.get("timed_only") for r in sel),
                     "peak_rss_mb": max((r["peak_rss_mb"] for r in sel), default=float("nan")),
                     "errors": [r["error"] for r in sel if r["error"]],
                 }
@@ -315,7 +363,9 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
         "|---|---|---|---|---|---|---|---|---|" + "---|" * len(config.tasks) + "---|",
     ]
     for r in result["rows"]:
-        steps = [_steps(r["steps"][t]) for t in config.tasks]
+        steps = [
+            "timed only" if r.get("timed_only") else _steps(r["steps"][t]) for t in config.tasks
+        ]
         lines.append(
             f"| {r['grid']}x{r['grid']} | {r['n_candidates']} | {r['mode']} | {r['budget']} | "
             f"{r['median_s'] * 1e3:.1f} | {r['p95_s'] * 1e3:.1f} | {r['max_s'] * 1e3:.0f} | "
@@ -323,6 +373,7 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
             + " | ".join(steps)
             + f" | {r['peak_rss_mb']:.0f} |"
         )
+    lines += _atomai_ratios(result["rows"])
     lines += ["", "Modes:", ""]
     lines += [f"* `{m}`: {MODES[m][1]} (`{json.dumps(MODES[m][0])}`)" for m in config.modes]
     if result.get("idle"):
@@ -334,6 +385,24 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
             result["discovery"], config.discovery_grid, config.budget_for(config.discovery_grid)
         )
     return "\n".join(lines) + "\n"
+
+
+def _atomai_ratios(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per grid: atomai's CPU median over each mode's (how many times faster)."""
+    out = []
+    for ref in (r for r in rows if r["mode"] == ATOMAI_MODE):
+        others = [r for r in rows if r["grid"] == ref["grid"] and r["mode"] != ATOMAI_MODE]
+        parts = [
+            f"`{r['mode']}` {ref['cpu_median_s'] / r['cpu_median_s']:.0f}×"
+            for r in others
+            if r["cpu_median_s"] > 0
+        ]
+        if parts:
+            out.append(
+                f"* {ref['grid']}x{ref['grid']}: atomai's CPU per decision (median) over each "
+                "mode's: " + ", ".join(parts)
+            )
+    return ["", "CPU ratio to the atomai reference:", "", *out] if out else []
 
 
 def _steps(s: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "METHOD_TASKS",
     "REFERENCE",
     "code_fingerprint",
+    "default_reference",
     "environment",
     "evaluate_run",
     "jobs_for",
@@ -48,8 +49,17 @@ LATENCY_TASKS: dict[str, tuple[str, ...]] = {
 #: methods run on some tasks only: the full-retrain variant (~1 s per decision) is the
 #: warm-start trade-off row, measured where the targets are
 METHOD_TASKS: dict[str, tuple[str, ...]] = {"dkl_ei_full": ("stem", "spm")}
-#: the timed reference row: method name → task it runs on
-REFERENCE = {"atomai_like": "stem"}
+#: the timed reference rows: method name → tasks it runs on. ``atomai``: atomai 0.8.1's
+#: ``dklGPR`` itself (the ``reference`` extra); ``atomai_like``: the same model rebuilt from
+#: gpytorch, for installs without atomai
+REFERENCE: dict[str, tuple[str, ...]] = {"atomai": ("stem", "spm"), "atomai_like": ("stem",)}
+
+
+def default_reference() -> str:
+    """Return the reference row a default run times: ``atomai`` where it is installed."""
+    import importlib.util
+
+    return "atomai" if importlib.util.find_spec("atomai") is not None else "atomai_like"
 
 
 @dataclass
@@ -60,8 +70,9 @@ class BenchConfig:
     ----------
     tasks, methods : list of str
         Registered names (:data:`~autoscope.bench.tasks.TASKS`,
-        :data:`~autoscope.bench.methods.METHODS`; ``"atomai_like"`` adds the timed
-        reference probe).
+        :data:`~autoscope.bench.methods.METHODS`; ``"atomai"`` or ``"atomai_like"`` adds
+        a timed reference probe, :data:`REFERENCE`; the default has
+        :func:`default_reference`).
     seeds : list of int
     budget : int
         Measurements per run, seed points included.
@@ -72,7 +83,7 @@ class BenchConfig:
     jobs : int
         Worker processes (0: run in this process).
     reference_sizes : tuple of int
-        Training-set sizes the atomai-like probe is timed at.
+        Training-set sizes the reference probes are timed at.
     quick : bool
         Marks a reduced CI run in the report.
     """
@@ -80,7 +91,7 @@ class BenchConfig:
     tasks: list[str] = field(
         default_factory=lambda: ["stem", "spm", "fourd", "beps", "unrelated", "stem128"]
     )
-    methods: list[str] = field(default_factory=lambda: [*METHODS, *REFERENCE])
+    methods: list[str] = field(default_factory=lambda: [*METHODS, default_reference()])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     budget: int = 100
     n_seed: int = 10
@@ -135,7 +146,7 @@ def jobs_for(config: BenchConfig) -> list[tuple[str, str]]:
         allowed = LATENCY_TASKS.get(task)
         for method in config.methods:
             if method in REFERENCE:
-                if REFERENCE[method] == task:
+                if task in REFERENCE[method]:
                     out.append((task, method))
             elif (allowed is None or method in allowed) and task in METHOD_TASKS.get(
                 method, (task,)
@@ -209,9 +220,15 @@ def run_job(task_name: str, method_name: str, config: dict[str, Any]) -> dict[st
         if rss0 is None:
             rss0 = peak_rss_mb()
         if method_name in REFERENCE:
-            from autoscope.bench.reference import atomai_like_probe
+            sizes = tuple(config["reference_sizes"])
+            if method_name == "atomai":
+                from autoscope.bench.atomai_ref import atomai_probe
 
-            probe = atomai_like_probe(task, seed, sizes=tuple(config["reference_sizes"]))
+                probe = atomai_probe(task, seed, sizes=sizes)
+            else:
+                from autoscope.bench.reference import atomai_like_probe
+
+                probe = atomai_like_probe(task, seed, sizes=sizes)
             break  # a timed reference: one seed is enough
         res = run_method(
             task, METHODS[method_name], seed, budget=config["budget"], n_seed=config["n_seed"]

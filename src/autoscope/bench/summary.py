@@ -132,8 +132,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     -------
     dict
         ``rows`` (list of row dicts, one per (task, method) job), ``reference``
-        (atomai-like probe records), ``targets`` (:func:`evaluate_targets`),
-        ``random_expected`` (per task: exact mean and median steps of a random order).
+        (the timed reference probes: ``atomai``, ``atomai_like``), ``targets``
+        (:func:`evaluate_targets`), ``random_expected`` (per task: exact mean and median
+        steps of a random order).
     """
     cfg = result["config"]
     budget = cfg["budget"]
