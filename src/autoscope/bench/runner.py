@@ -262,6 +262,8 @@ _CODE = (
     "bench/methods.py",
     "bench/metrics.py",
     "bench/reference.py",
+    "bench/atomai_ref.py",
+    "bench/_atomai_shim.py",
 )
 
 
