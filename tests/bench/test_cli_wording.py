@@ -54,3 +54,12 @@ def test_quick_cli_run_exits_zero_and_says_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "This was a quick run (24x24 grid, 8x8 patches, budget 30, 1 seed(s))" in out
     assert "FAIL" not in out and "not met" not in out
+
+
+def test_a_reported_128_row_does_not_make_a_full_run_read_as_reduced():
+    reported = _target("reported", None, "128x128 is reported, the target is for 64x64")
+    text = terminal_summary(
+        {"targets": [_target("PASS", True, ""), reported]}, BenchConfig(), "RESULTS.md"
+    )
+    assert "reduced settings" not in text and "information" not in text
+    assert sum(line.strip().startswith("PASS") for line in text.splitlines()) == 1

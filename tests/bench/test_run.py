@@ -102,6 +102,34 @@ def test_targets_pass_and_fail_on_hand_made_rows():
     assert "this run's random row median 70 -> 1.75x" in got[1]["measured"]
 
 
+def test_latency_targets_name_their_own_method():
+    def row(task, method, lat):
+        return {
+            "task": task,
+            "method": method,
+            "n_candidates": 2401,
+            "steps_summary": {"median": float("nan")},
+            "latency": {"median": lat, "p95": 2 * lat, "n": 450},
+        }
+
+    rows = [row("stem", "committee_ei", 0.25), row("stem", "dkl_ei", 0.1)]
+    rows += [row("stem128", "committee_ei", 0.3)]
+    cfg = {"shape": 64, "patch_size": 16, "seeds": [0, 1, 2, 3, 4], "budget": 100}
+    got = evaluate_targets(
+        {"rows": rows, "random_expected": {"stem": {"median": 70, "mean": 90.0}}}, cfg
+    )
+    lat = [
+        (t["task"], t["target"].split(":")[0], t["verdict"])
+        for t in got
+        if "latency" in t["target"]
+    ]
+    assert lat == [
+        ("stem", "the default committee of spatial DKL and coordinate GP (EI)", "PASS"),
+        ("stem", "active DKL (EI)", "PASS"),
+        ("stem128", "the default committee of spatial DKL and coordinate GP (EI)", "reported"),
+    ]
+
+
 def test_targets_cover_the_spatial_row_and_the_unrelated_honesty_check():
     def row(task, method, median, coverage=float("nan")):
         return {

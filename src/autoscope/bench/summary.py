@@ -189,8 +189,8 @@ def evaluate_targets(summary: dict[str, Any], cfg: dict[str, Any]) -> list[dict[
         if honest is not None:
             out.append(honest)
     for row in rows:
-        target = TARGET_METHODS.get(row["method"])
-        if target is None or row["latency"] is None or row["latency"]["n"] == 0:
+        label = TARGET_METHODS.get(row["method"])
+        if label is None or row["latency"] is None or row["latency"]["n"] == 0:
             continue
         grid = row["task"] == "stem128"
         lat = row["latency"]["median"]
