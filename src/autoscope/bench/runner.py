@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autoscope.bench import metrics
+from autoscope.bench._provenance import code_fingerprint, environment
 from autoscope.bench.methods import METHODS, RunResult
 from autoscope.bench.tasks import TASKS, Task
 from autoscope.errors import InputDataError
@@ -247,66 +247,6 @@ def run_job(task_name: str, method_name: str, config: dict[str, Any]) -> dict[st
         "pid": os.getpid(),
         "code": code_fingerprint(),
     }
-
-
-#: the sources a run's numbers depend on (relative to the package), for the code fingerprint
-_CODE = (
-    "recommender/*.py",
-    "features.py",
-    "_*.py",
-    "models/*.py",
-    "policies/*.py",
-    "sim/*.py",
-    "scalarizers/*.py",
-    "bench/tasks.py",
-    "bench/methods.py",
-    "bench/metrics.py",
-    "bench/reference.py",
-    "bench/atomai_ref.py",
-    "bench/_atomai_shim.py",
-)
-
-
-def code_fingerprint() -> str:
-    """Return a short SHA-256 of the sources the benchmark's numbers depend on.
-
-    Stored with every job: ``resume`` re-runs jobs made with other code, and the
-    report warns when the jobs of one report were made with different code.
-    """
-    import hashlib
-
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for path in sorted({p for pattern in _CODE for p in root.glob(pattern)}):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def environment() -> dict[str, Any]:
-    """Where the benchmark ran: versions, cores, threads."""
-    import numpy as np
-
-    env: dict[str, Any] = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "numpy": np.__version__,
-    }
-    try:
-        import gpytorch
-        import torch
-
-        env.update(torch=torch.__version__, gpytorch=gpytorch.__version__)
-        env["torch_threads"] = torch.get_num_threads()
-        env["cuda"] = torch.cuda.is_available()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    from autoscope import __version__
-
-    env["autoscope"] = __version__
-    return env
 
 
 def _job_path(out: Path, task: str, method: str) -> Path:

@@ -189,15 +189,15 @@ def evaluate_targets(summary: dict[str, Any], cfg: dict[str, Any]) -> list[dict[
         if honest is not None:
             out.append(honest)
     for row in rows:
-        label = TARGET_METHODS.get(row["method"])
-        if label is None or row["latency"] is None or row["latency"]["n"] == 0:
+        row_label = TARGET_METHODS.get(row["method"])
+        if row_label is None or row["latency"] is None or row["latency"]["n"] == 0:
             continue
         grid = row["task"] == "stem128"
         lat = row["latency"]["median"]
         ok = None if grid else lat <= TARGETS["latency_s"]
         out.append(
             {
-                "target": f"{label}: median decision latency <= 0.5 s for N <= 100"
+                "target": f"{row_label}: median decision latency <= 0.5 s for N <= 100"
                 + (" (128x128: reported)" if grid else ""),
                 "task": row["task"],
                 "measured": f"{lat:.3f} s median, {row['latency']['p95']:.3f} s p95 "
