@@ -17,53 +17,22 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import tempfile
-import time
 
 import numpy as np
 
 
 def run_once(shape: int, dwell: float, budget: int, seed: int, overlap: bool, catalog) -> dict:
     """One run; return the idle per point (s) between model-chosen spectra and the wall time."""
-    from bluesky import RunEngine
+    from autoscope.bench.idle import idle_run
 
-    from autoscope.devices.sim import SimSTEM
-    from autoscope.plans import dkl_explore
-    from autoscope.storage import make_writer
-
-    mic = SimSTEM(shape=(shape, shape), seed=seed, dwell=dwell)
-    times: list[tuple[float, str]] = []
-    decide: list[float] = []
-    streams: dict[str, str] = {}
-
-    def collect(name, doc):
-        if name == "descriptor":
-            streams[doc["uid"]] = doc["name"]
-        elif name == "event" and streams.get(doc["descriptor"]) == "primary":
-            times.append((doc["time"], doc["data"]["point_phase"]))
-        elif name == "event" and doc["data"].get("decision_chosen_id", -1) >= 0:
-            decide.append(doc["data"]["decision_t_total"])
-
-    loop = asyncio.new_event_loop()
-    engine = RunEngine({}, loop=loop, call_returns_result=False)
-    try:
-        engine.subscribe(make_writer(catalog))
-        engine.subscribe(collect)
-        plan = dkl_explore(mic, mic.sample.default_scalarizer, "ei", budget=budget, n_seed=10,
-                           patch_size=16, seed=seed, overlap=overlap)  # fmt: skip
-        t0 = time.perf_counter()
-        engine(plan)
-        wall = time.perf_counter() - t0
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        engine._th.join()
-        loop.close()
+    mode = "overlap" if overlap else "plain"
+    r = idle_run(catalog, mode, dwell, shape=shape, budget=budget, n_seed=10, seed=seed)
     # gaps ending at a model-chosen spectrum (the first one follows the last seed)
-    idle = [b - a - dwell for (a, _), (b, p) in zip(times, times[1:], strict=False) if p == "dkl"]
-    return {"idle": idle, "wall": wall, "decide": decide}
+    idle = ([r["first_idle"]] if np.isfinite(r["first_idle"]) else []) + r["idle"]
+    return {"idle": idle, "wall": r["wall"], "decide": r["decide"]}
 
 
 def main(argv: list[str] | None = None) -> None:
