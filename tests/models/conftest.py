@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
+import gpytorch
 import numpy as np
 import pytest
+import torch
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +31,24 @@ def image_data():
     patches, centres = extract_patches(image, 8)
     y = patches[:, 3:5, 3:5].mean(axis=(1, 2)).astype(float)
     return patches, centres, y
+
+
+def _exact_gp(model, x_train, y_train, x_test):
+    """gpytorch's own exact posterior with the model's frozen network and hyperparameters."""
+    ref = copy.deepcopy(model.module)
+    xt = model._tensor(model._transform(x_train))
+    yt = model._tensor((y_train - model._y_loc) / model._y_scale)
+    ref.set_train_data(xt, yt, strict=False)
+    ref.eval()
+    ref.likelihood.eval()
+    with torch.no_grad(), gpytorch.settings.fast_pred_var(False):
+        f = ref(model._tensor(model._transform(x_test)))
+        mean = f.mean.double().numpy() * model._y_scale + model._y_loc
+        var = f.variance.double().numpy() * model._y_scale**2
+    return mean, var
+
+
+@pytest.fixture
+def exact_gp():
+    """gpytorch's exact posterior with a model's frozen network and hyperparameters."""
+    return _exact_gp

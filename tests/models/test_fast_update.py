@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import gpytorch
 import numpy as np
 import pytest
 import torch
@@ -16,23 +15,10 @@ FAST = {"n_iter": 30, "warm_iter": 5}
 NEVER = {"refit_every": 1000, "refit_surprise": None, "refit_growth": 1000.0}
 
 
-def exact_gp(model, x_train, y_train, x_test):
-    """gpytorch's own exact posterior with the model's frozen network and hyperparameters."""
-    ref = copy.deepcopy(model.module)
-    xt = model._tensor(model._transform(x_train))
-    yt = model._tensor((y_train - model._y_loc) / model._y_scale)
-    ref.set_train_data(xt, yt, strict=False)
-    ref.eval()
-    ref.likelihood.eval()
-    with torch.no_grad(), gpytorch.settings.fast_pred_var(False):
-        f = ref(model._tensor(model._transform(x_test)))
-        mean = f.mean.double().numpy() * model._y_scale + model._y_loc
-        var = f.variance.double().numpy() * model._y_scale**2
-    return mean, var
-
-
 @pytest.mark.parametrize(("dtype", "tol"), [("float64", 1e-7), ("float32", 2e-3)])
-def test_conditioned_posterior_equals_the_exact_gp_with_the_network_frozen(patch_data, dtype, tol):
+def test_conditioned_posterior_equals_the_exact_gp_with_the_network_frozen(
+    patch_data, exact_gp, dtype, tol
+):
     x, y = patch_data
     model = DKL(seed=0, dtype=dtype, **FAST, **NEVER)
     first = model.fit(x[:20], y[:20])
@@ -102,7 +88,7 @@ def test_reinit_schedule_is_kept_between_conditioning_fits(patch_data):
     assert reports[4]["trigger"] == "reinit" and reports[8]["trigger"] == "reinit"
 
 
-def test_sliced_retrain_trains_a_copy_in_the_background_and_swaps_it_in(patch_data):
+def test_sliced_retrain_trains_a_copy_in_the_background_and_swaps_it_in(patch_data, exact_gp):
     x, y = patch_data
     model = DKL(seed=0, n_iter=8, warm_iter=5, reinit_every=0, refit_every=3, refit_slice=2,
                 refit_growth=100.0)  # fmt: skip

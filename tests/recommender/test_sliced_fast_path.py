@@ -41,12 +41,16 @@ def test_decisions_during_a_sliced_retrain_are_the_committees():
     assert all(d["phase"] == "model" for d in records)
 
 
-def test_the_fast_committee_preset_is_the_default_committee_on_the_sliced_fast_path():
+def test_the_fast_committee_preset_is_the_default_committee_retrained_in_the_background():
     from autoscope.models import FAST_COMMITTEE, from_spec, get
 
     fast, default = from_spec(FAST_COMMITTEE), get("committee")
     assert [m.name for m in fast.models] == [m.name for m in default.models]
-    for member in fast.models:
-        assert member.spec["params"]["refit_every"] == 5
-        assert member.spec["params"]["refit_slice"] == 10
+    for member, plain in zip(fast.models, default.models, strict=True):
+        params, plain_params = member.spec["params"], plain.spec["params"]
+        assert params["refit_every"] == 5 and params["refit_lag"] == 2
+        assert params["refit_slice"] == 0
+        assert {k: v for k, v in params.items() if k not in ("refit_every", "refit_lag")} == {
+            k: v for k, v in plain_params.items() if k != "refit_every"
+        }
     assert all(m.spec["params"]["refit_every"] == 1 for m in default.models)

@@ -11,7 +11,7 @@ the plan was deciding, moving, storing or waiting for the decision worker.
 Modes (:data:`IDLE_MODES`): ``plain`` (the default: decide, then measure), ``overlap``
 (``overlap=True``: the next decision in a worker thread while the point is measured)
 and ``overlap_fast`` (``overlap=True`` with :data:`FAST_MODEL`, the fast update path
-whose retrains run in slices on a copy, so no decision holds a full retrain); on request
+whose retrains run on a copy in a background thread, so no decision trains); on request
 ``overlap_fast_batch4`` (the same, 4 points per decision).
 
 This is the one module of :mod:`autoscope.bench` that drives the instrument and the
@@ -51,7 +51,8 @@ IDLE_MODES: dict[str, tuple[dict[str, Any], str]] = {
     "overlap": ({"overlap": True}, "the next decision computed while the point is measured"),
     "overlap_fast": (
         {"overlap": True, "model": FAST_MODEL},
-        "overlap + the fast update path, retrains sliced on a copy (refit_every=5, refit_slice=10)",
+        "overlap + the fast update path, retrains in the background "
+        "(FAST_COMMITTEE: refit_every=5, refit_lag=2)",
     ),
     "overlap_fast_batch4": (
         {"overlap": True, "model": FAST_MODEL, "batch_size": 4},

@@ -248,7 +248,13 @@ def _model_free(task: Task, method: Method, seed: int, budget: int) -> RunResult
 
 
 def run_method(
-    task: Task, method: Method, seed: int, *, budget: int = 100, n_seed: int = 10
+    task: Task,
+    method: Method,
+    seed: int,
+    *,
+    budget: int = 100,
+    n_seed: int = 10,
+    pace: float = 0.0,
 ) -> RunResult:
     """Run one method on one task for one seed, closed loop, in this process.
 
@@ -262,6 +268,10 @@ def run_method(
         Measurements in all, seed points included.
     n_seed : int
         Random measurements before the method decides (``1 <= n_seed <= budget``).
+    pace : float
+        Seconds the simulated instrument takes per measurement (a sleep after each
+        value, outside the timed decision): what a model's background retrains
+        (``refit_lag``) get to run beside the instrument. 0: back to back.
 
     Returns
     -------
@@ -273,8 +283,11 @@ def run_method(
         on, and ``DEFAULT_MAX_FAILURES`` in a row stop the run; a recommender that
         fails is replaced by a random unmeasured candidate for that step, counted in
         ``fallbacks``. Another autoscope error ends the run and is recorded in
-        ``error``; anything else propagates.
+        ``error``; anything else propagates. ``cpu`` is the deciding thread's own
+        CPU time (``time.thread_time``): a background retrain's is not in it.
     """
+    if not (isinstance(pace, int | float) and 0.0 <= pace <= 60.0):
+        raise InputDataError(f"pace must be in [0, 60] s, got {pace!r}")
     if not 1 <= n_seed <= budget <= task.n_candidates:
         raise InputDataError(
             f"need 1 <= n_seed <= budget <= N = {task.n_candidates}, got n_seed={n_seed}, "
@@ -314,13 +327,13 @@ def run_method(
     measured: tuple[int, float] | None = None
     try:
         while True:
-            t0, c0 = time.perf_counter(), time.process_time()
+            t0, c0 = time.perf_counter(), time.thread_time()
             if measured is not None:  # ingest (of the last measurement) + decide, timed together
                 session.record(*measured)
             step = session.next()
             if step.phase not in ("seed", "stop"):
                 res.wall.append(time.perf_counter() - t0)
-                res.cpu.append(time.process_time() - c0)
+                res.cpu.append(time.thread_time() - c0)
                 res.n_train.append(len(res.order))
                 res.rss_mb.append(peak_rss_mb())
                 decision = getattr(rec, "last_decision", None) or {}
@@ -333,6 +346,8 @@ def run_method(
                 break
             cid = step.chosen_id
             value = task.measure(cid, rng)
+            if pace:
+                time.sleep(pace)
             res.order.append(cid)
             res.values.append(value)
             measured = (cid, value)

@@ -34,7 +34,7 @@ __all__ = ["DISCOVERY_MODES", "discovery_markdown", "discovery_table", "pipeline
 DISCOVERY_MODES: dict[str, tuple[Any, bool, int, str]] = {
     "default": ("committee", False, 1, "decide, then measure; retrained at every decision"),
     "overlap": ("committee", True, 1, "decided while the previous point is measured"),
-    "fast": (FAST_COMMITTEE, False, 1, "fast update path, retrains sliced (FAST_COMMITTEE)"),
+    "fast": (FAST_COMMITTEE, False, 1, "fast update path, background retrains (FAST_COMMITTEE)"),
     "overlap_fast": (FAST_COMMITTEE, True, 1, "overlap + FAST_COMMITTEE"),
     "batch4": ("committee", False, 4, "4 points per decision (kriging believer)"),
 }

@@ -18,12 +18,14 @@ import numpy as np
 import torch
 
 from autoscope.errors import InputDataError, ModelFittingError
+from autoscope.models._background import Background, release
 from autoscope.models._checks import check_shape, check_xy, surrogate_params
 from autoscope.models._device import resolve_device
-from autoscope.models._fitting import fit_step, fit_with_fallbacks, posterior_cache
+from autoscope.models._fitting import fit_step, fit_with_fallbacks
 from autoscope.models._gp import CandidatePosterior, GPModule, make_kernel
+from autoscope.models._sliced import Shadow
 from autoscope.models._training import adam_mll, derive_seed, fork_seed, torch_threads
-from autoscope.models._update import CandidateCache, RefitSchedule, Shadow
+from autoscope.models._update import CandidateCache, RefitSchedule, posterior_cache
 
 __all__ = ["GPSurrogate"]
 
@@ -76,6 +78,14 @@ class GPSurrogate:
         served model is only conditioned (``refit_every > 1``) or warm-fitted as
         usual (``refit_every = 1``: only re-initialisations go to the copy). No
         decision then pays a whole re-initialisation.
+    refit_lag : int
+        0 (default): retrains run where they are due (or sliced). ``k >= 1`` (needs
+        ``refit_every >= 2``; excludes ``refit_slice``): a due retrain runs on a copy in
+        the process's trainer thread, beside the decisions, and replaces the served model
+        at the ``k``-th fit after it started (``k * ceil(n_iter / warm_iter)`` for a
+        re-initialisation), conditioned on the points that arrived meanwhile; that fit
+        waits for it if it is not done (:mod:`autoscope.models._background`). No decision
+        then trains; the swap is at a fixed fit, so replaying the data reproduces a run.
     lr_gp : float
         Adam learning rate of the GP hyperparameters.
     max_attempts : int
@@ -121,6 +131,7 @@ class GPSurrogate:
         refit_surprise: float | None = None,
         refit_growth: float = 1.5,
         refit_slice: int = 0,
+        refit_lag: int = 0,
         lr_gp: float = 0.1,
         max_attempts: int = 4,
         seed: int = 0,
@@ -143,6 +154,7 @@ class GPSurrogate:
             refit_surprise=refit_surprise,
             refit_growth=refit_growth,
             refit_slice=refit_slice,
+            refit_lag=refit_lag,
             lr_gp=lr_gp,
             max_attempts=max_attempts,
             seed=seed,
@@ -168,6 +180,7 @@ class GPSurrogate:
         self._train_xy: tuple[np.ndarray, np.ndarray] | None = None
         self._since_train, self._n_at_train, self._last_reinit = 0, 0, 0
         self._shadow: Shadow | None = None
+        self._background: Background | None = None
 
     # -- spec ---------------------------------------------------------------------------------
     @property
@@ -259,6 +272,15 @@ class GPSurrogate:
         """Return the posterior over inputs ``x`` (N, ...) in observation units."""
         with torch_threads(self._params["threads"]):
             return self._posterior(x, batch_size)
+
+    def release(self) -> None:
+        """Say that the decision taken on the last fit is done (``refit_lag``).
+
+        A background retrain started by that fit then begins training (it also begins
+        at the next fit, or a second after it was started); the recommender calls this
+        once it has chosen. A no-op otherwise.
+        """
+        release(self)
 
     def _posterior(self, x: np.ndarray, batch_size: int) -> CandidatePosterior:
         """Return the posterior over ``x``; over the last array object, from the cache.

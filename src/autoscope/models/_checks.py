@@ -58,6 +58,7 @@ def surrogate_params(
     refit_surprise: float | None,
     refit_growth: float,
     refit_slice: int,
+    refit_lag: int,
     lr_gp: float,
     max_attempts: int,
     seed: int,
@@ -86,7 +87,19 @@ def surrogate_params(
         raise InputDataError("device='cuda' was asked for but CUDA is not available")
     if lengthscale is not None:
         lengthscale = check_float("lengthscale", lengthscale, 0.0, strict=True)
-    return {
+    lag = check_int("refit_lag", refit_lag, 0)
+    if lag and check_int("refit_every", refit_every, 1) < 2:
+        raise InputDataError(
+            f"refit_lag={lag} runs retrains in the background between conditioned fits: "
+            "it needs the fast update path, refit_every >= 2"
+        )
+    if lag and check_int("refit_slice", refit_slice, 0):
+        raise InputDataError(
+            "refit_lag (retrains in a background thread) and refit_slice (retrains in slices "
+            f"within the decisions) exclude each other; got refit_lag={lag}, "
+            f"refit_slice={refit_slice}"
+        )
+    params = {
         "kernel": kernel,
         "nu": float(nu),
         "ard": bool(ard),
@@ -110,6 +123,9 @@ def surrogate_params(
         "device": device,
         "threads": None if threads is None else check_int("threads", threads, 1, 256),
     }
+    if lag:  # absent otherwise: the specs stored before it existed still match
+        params["refit_lag"] = lag
+    return params
 
 
 def check_shape(owner: str, x: np.ndarray, in_shape: tuple[int, ...] | None) -> None:

@@ -3,8 +3,7 @@
 :func:`fit_step` decides whether a fit trains or only conditions the GP on the new points
 (the fast path of :mod:`autoscope.models._update`); :func:`fit_with_fallbacks` trains with
 escalating jitter, then restored or fresh weights and smaller steps, and as a last resort
-keeps the previous weights conditioned on the new data; :func:`posterior_cache` holds what
-every prediction reuses (Cholesky factor, weights).
+keeps the previous weights conditioned on the new data.
 """
 
 from __future__ import annotations
@@ -16,21 +15,15 @@ import numpy as np
 import torch
 
 from autoscope.errors import ModelFittingError
-from autoscope.models._gp import GPModule, cholesky_jittered
-from autoscope.models._training import JITTERS, NonFiniteLoss, recorded_numerical_warnings
-from autoscope.models._update import (
-    BACKGROUND,
-    FIT_ERRORS,
-    advance_shadow,
-    condition,
-    start_shadow,
-    train_trigger,
-)
+from autoscope.models._background import background_step
+from autoscope.models._sliced import BACKGROUND, advance_shadow, start_shadow
+from autoscope.models._training import JITTERS, recorded_numerical_warnings
+from autoscope.models._update import FIT_ERRORS, condition, train_trigger
 
 if TYPE_CHECKING:
     from autoscope.models._base import GPSurrogate
 
-__all__ = ["fit_step", "fit_with_fallbacks", "posterior_cache"]
+__all__ = ["fit_step", "fit_with_fallbacks"]
 
 
 def fit_step(model: GPSurrogate, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -41,11 +34,15 @@ def fit_step(model: GPSurrogate, x: np.ndarray, y: np.ndarray) -> dict[str, Any]
     """
     trigger = train_trigger(model, x, y)
     fast = model._schedule.fast
-    if trigger in BACKGROUND and model._params["refit_slice"] > 0:
+    if model._params.get("refit_lag", 0) > 0:  # retrains in the trainer thread
+        report = background_step(model, x, y, trigger)
+    elif trigger in BACKGROUND and model._params["refit_slice"] > 0:
         if model._shadow is None and (fast or trigger == "reinit"):
             model._shadow = start_shadow(model, x, y, trigger)
         trigger = None if fast else "schedule"  # without the fast path: warm fits go on
-    report = condition(model, x, y) if trigger is None else trigger
+        report = condition(model, x, y) if trigger is None else trigger
+    else:
+        report = condition(model, x, y) if trigger is None else trigger
     if isinstance(report, str):
         xt = model._tensor(model._transform(x))
         yt = model._standardize(y)
@@ -53,7 +50,7 @@ def fit_step(model: GPSurrogate, x: np.ndarray, y: np.ndarray) -> dict[str, Any]
         model._since_train, model._n_at_train = 0, len(y)
         report.update({"update": "train", "trigger": trigger})
         if trigger != "schedule":  # new data or a failure: the retrain is outdated
-            model._shadow = None
+            model._shadow = model._background = None
     else:
         model._since_train += 1
     if model._shadow is not None:
@@ -136,32 +133,3 @@ def fit_with_fallbacks(
     raise ModelFittingError(
         f"{type(model).__name__}: every fit attempt failed: " + "; ".join(failures)
     )
-
-
-def posterior_cache(m: GPModule, xt: torch.Tensor, yt: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Return the Cholesky factor ``L`` of the training covariance, ``alpha`` and ``w``.
-
-    Also the training embeddings ``z``, the constant mean and the noise, for
-    :class:`~autoscope.models._update.CandidateCache` and the fast path.
-
-    Raises
-    ------
-    NonFiniteLoss
-        The weights are not finite.
-    """
-    m.eval()
-    with torch.no_grad():
-        z = m.feature_map(xt)
-        noise = m.likelihood.noise.reshape(())
-        k = m.covar_module(z).to_dense()
-        k = k + noise * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
-        chol = cholesky_jittered(k)
-        const = m.mean_module.constant.reshape(())
-        alpha = torch.cholesky_solve((yt - const).unsqueeze(-1), chol).squeeze(-1)
-        chol64 = chol.double()
-        w = torch.linalg.solve_triangular(
-            chol64, (yt - const).double().unsqueeze(-1), upper=False
-        ).squeeze(-1)
-    if not (torch.isfinite(alpha).all() and torch.isfinite(z).all()):
-        raise NonFiniteLoss("posterior weights are not finite")
-    return {"z": z, "L": chol64, "w": w, "alpha": alpha, "const": const, "noise": noise}

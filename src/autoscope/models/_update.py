@@ -23,7 +23,6 @@ hyperparameters (tested in ``tests/models/test_fast_update.py``).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,19 +31,16 @@ import torch
 from linear_operator.utils.errors import NanError, NotPSDError
 
 from autoscope.errors import InputDataError, ModelFittingError
-from autoscope.models._gp import CandidatePosterior, cholesky_jittered
+from autoscope.models._gp import CandidatePosterior, GPModule, cholesky_jittered
 from autoscope.models._training import NonFiniteLoss
 
 __all__ = [
-    "BACKGROUND",
-    "Shadow",
-    "advance_shadow",
-    "start_shadow",
     "FIT_ERRORS",
     "CandidateCache",
     "RefitSchedule",
     "condition",
     "extend_factor",
+    "posterior_cache",
     "train_trigger",
 ]
 
@@ -253,8 +249,14 @@ def train_trigger(model: Any, x: np.ndarray, y: np.ndarray) -> str | None:
     return model._schedule.due(model._since_train, model._n_at_train, len(y))
 
 
-def condition(model: Any, x: np.ndarray, y: np.ndarray) -> dict[str, Any] | str:
-    """Condition ``model`` on the new rows of ``(x, y)``; else return the trigger to train."""
+def condition(
+    model: Any, x: np.ndarray, y: np.ndarray, check_surprise: bool = True
+) -> dict[str, Any] | str:
+    """Condition ``model`` on the new rows of ``(x, y)``; else return the trigger to train.
+
+    ``check_surprise=False``: never ``"surprise"`` (a model promoted from a background
+    retrain is conditioned on the points that arrived while it trained).
+    """
     n = len(model._train_xy[1])
     xt = model._tensor(model._transform(x))
     yt = model._tensor((y - model._y_loc) / model._y_scale)
@@ -265,7 +267,7 @@ def condition(model: Any, x: np.ndarray, y: np.ndarray) -> dict[str, Any] | str:
         cache, w_new, b, l22 = extend_factor(model._cache, z_new, yt[n:], kernel)
     except FIT_ERRORS:
         return "failed"
-    if model._schedule.surprised(w_new):
+    if check_surprise and model._schedule.surprised(w_new):
         return "surprise"
     cand = model._candidates
     if cand is not None and cand.version == model._version:
@@ -286,82 +288,30 @@ def condition(model: Any, x: np.ndarray, y: np.ndarray) -> dict[str, Any] | str:
     }
 
 
-#: triggers that a sliced retrain handles in the background
-BACKGROUND = ("schedule", "growth", "reinit")
+def posterior_cache(m: GPModule, xt: torch.Tensor, yt: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Return the Cholesky factor ``L`` of the training covariance, ``alpha`` and ``w``.
 
+    Also the training embeddings ``z``, the constant mean and the noise, for
+    :class:`~autoscope.models._update.CandidateCache` and the fast path.
 
-@dataclass
-class Shadow:
-    """A retrain in progress on a copy of the model's GP module (``refit_slice > 0``).
-
-    Attributes
-    ----------
-    module
-        The module being trained (a copy of the served one, or a fresh one for a reinit).
-    left : int
-        Adam steps still to run.
-    reinit : bool
-        Whether it started from fresh weights.
-    trigger : str
-        Why it was started (:data:`BACKGROUND`).
+    Raises
+    ------
+    NonFiniteLoss
+        The weights are not finite.
     """
-
-    module: Any
-    left: int
-    reinit: bool
-    trigger: str
-
-
-def start_shadow(model: Any, x: np.ndarray, y: np.ndarray, trigger: str) -> Shadow:
-    """Start a retrain of ``model`` in the background: a fresh module for a reinit, else a copy."""
-    p = model._params
-    if trigger == "reinit":
-        xt, yt, _, _ = _standardised(model, x, y)
-        module = model._build(xt, yt, tuple(x.shape[1:]), 0)
-        model._last_reinit = model.n_fits
-        return Shadow(module, p["n_iter"], True, trigger)
-    return Shadow(copy.deepcopy(model.module), p["warm_iter"], False, trigger)
-
-
-def advance_shadow(model: Any, x: np.ndarray, y: np.ndarray, report: dict[str, Any]) -> None:
-    """Run the next ``refit_slice`` Adam steps of the retrain; promote it when it is done.
-
-    The steps train on all the data of this fit. On promotion the trained module replaces
-    the served one, the targets are re-standardised and the GP re-conditioned
-    (``report["update"] = "promote"``). A failure drops the retrain (the served model
-    stays) and is recorded in ``report["failures"]``.
-    """
-    sh = model._shadow
-    steps = min(model._params["refit_slice"], sh.left)
-    xt, yt, loc, scale = _standardised(model, x, y)
-    try:
-        sh.module.set_train_data(xt, yt, strict=False)
-        loss, _ = model._train(sh.module, xt, yt, steps, 1.0, None)
-    except FIT_ERRORS as exc:
-        report["failures"].append(f"background retrain: {type(exc).__name__}: {exc}")
-        model._shadow = None
-        return
-    sh.left -= steps
-    report["iterations"] = report.get("iterations", 0) + steps
-    report["background"] = {"left": sh.left, "reinit": sh.reinit, "trigger": sh.trigger}
-    if sh.left > 0:
-        return
-    served = (model.module, model._y_loc, model._y_scale)
-    try:
-        model.module, model._y_loc, model._y_scale = sh.module, loc, scale
-        model._condition(xt, yt)
-    except FIT_ERRORS as exc:
-        model.module, model._y_loc, model._y_scale = served
-        report["failures"].append(f"background retrain: {type(exc).__name__}: {exc}")
-    else:
-        model._since_train, model._n_at_train = 0, len(y)
-        report.update(update="promote", trigger=sh.trigger, loss=loss, reinit=sh.reinit)
-    model._shadow = None
-
-
-def _standardised(model: Any, x: np.ndarray, y: np.ndarray):
-    loc = float(y.mean())
-    scale = float(y.std()) if y.size > 1 else 1.0
-    scale = scale if scale > 1e-12 else 1.0
-    xt = model._tensor(model._transform(x))
-    return xt, model._tensor((y - loc) / scale), loc, scale
+    m.eval()
+    with torch.no_grad():
+        z = m.feature_map(xt)
+        noise = m.likelihood.noise.reshape(())
+        k = m.covar_module(z).to_dense()
+        k = k + noise * torch.eye(k.shape[0], dtype=k.dtype, device=k.device)
+        chol = cholesky_jittered(k)
+        const = m.mean_module.constant.reshape(())
+        alpha = torch.cholesky_solve((yt - const).unsqueeze(-1), chol).squeeze(-1)
+        chol64 = chol.double()
+        w = torch.linalg.solve_triangular(
+            chol64, (yt - const).double().unsqueeze(-1), upper=False
+        ).squeeze(-1)
+    if not (torch.isfinite(alpha).all() and torch.isfinite(z).all()):
+        raise NonFiniteLoss("posterior weights are not finite")
+    return {"z": z, "L": chol64, "w": w, "alpha": alpha, "const": const, "noise": noise}

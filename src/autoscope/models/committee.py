@@ -21,21 +21,16 @@ from autoscope.models.ensemble import Ensemble
 
 __all__ = ["FAST_COMMITTEE", "Committee"]
 
-#: The default committee on the fast update path, its retrains sliced: between retrains
-#: (every 5th fit, or sooner when the data grew 1.5x) both members are only conditioned on
-#: the new points, and each retrain runs 10 Adam steps per decision on a copy that is
-#: swapped in when done, so no decision carries a whole retrain. With
-#: ``dkl_explore(..., overlap=True, model=FAST_COMMITTEE)`` a decision (~10 ms of CPU
-#: when conditioned, ~0.1 s while a retrain advances, 64 x 64) hides behind a dwell of
-#: 0.3 s (``docs/performance.md``). The default (``"committee"``) is unchanged.
+#: The default committee on the fast update path, retrained in the background: between
+#: retrains (every 5th fit, or sooner when the data grew 1.5x) both members are only
+#: conditioned on the new points (~10 ms at 64 x 64), and each retrain runs on a copy in the
+#: member's trainer thread, swapped in 2 fits after it started (14 for the spatial DKL's
+#: re-initialisation, every 20th fit), so no decision trains. With
+#: ``dkl_explore(..., overlap=True, model=FAST_COMMITTEE)`` a decision hides behind a dwell
+#: of 0.3 s (``docs/performance.md``). The default (``"committee"``) is unchanged.
 FAST_COMMITTEE: dict[str, Any] = {
     "name": "committee",
-    "params": {
-        "members": [
-            {"name": "spatial_dkl", "params": {"refit_every": 5, "refit_slice": 10}},
-            {"name": "gp_coords", "params": {"refit_every": 5, "refit_slice": 10}},
-        ]
-    },
+    "params": {"refit_every": 5, "refit_lag": 2},
 }
 
 
@@ -55,6 +50,8 @@ class Committee(Ensemble):
     refit_every : int, optional
         The fast update path for every member that does not set it
         (:class:`~autoscope.models.Ensemble`); ``None``: the members' own setting.
+    refit_lag : int, optional
+        Likewise for the background retrains (:class:`~autoscope.models.GPSurrogate`).
 
     Examples
     --------
@@ -74,15 +71,19 @@ class Committee(Ensemble):
         members: Sequence[Any] = ("spatial_dkl", "gp_coords"),
         seed: int = 0,
         refit_every: int | None = None,
+        refit_lag: int | None = None,
     ):
         if isinstance(members, str) or not isinstance(members, Sequence):
             raise InputDataError(
                 f"committee members must be a list of 2-16 model specs, got {members!r}"
             )
-        super().__init__(members=list(members), seed=seed, refit_every=refit_every)
+        super().__init__(
+            members=list(members), seed=seed, refit_every=refit_every, refit_lag=refit_lag
+        )
         self._params = {"members": self._params["members"], "seed": self._params["seed"]}
-        if refit_every is not None:
-            self._params["refit_every"] = refit_every
+        for key, value in (("refit_every", refit_every), ("refit_lag", refit_lag)):
+            if value is not None:
+                self._params[key] = value
 
 
 register(Committee.name, Committee)

@@ -156,6 +156,9 @@ class Ensemble(GPSurrogate):
         Given to every member whose spec does not set it: the fast update path
         (:class:`~autoscope.models.GPSurrogate`), training every ``refit_every``-th fit
         and conditioning in between. ``None`` (default): the members' own setting.
+    refit_lag : int, optional
+        Given likewise: retrains in the background trainer thread, swapped in
+        ``refit_lag`` fits later (:class:`~autoscope.models.GPSurrogate`).
 
     Examples
     --------
@@ -179,11 +182,14 @@ class Ensemble(GPSurrogate):
         members: int | Sequence[Any] = 3,
         seed: int = 0,
         refit_every: int | None = None,
+        refit_lag: int | None = None,
     ):
         seed = check_int("seed", seed, 0)
         shared: dict[str, Any] = {"seed": seed}
         if refit_every is not None:
             shared["refit_every"] = check_int("refit_every", refit_every, 1)
+        if refit_lag is not None:
+            shared["refit_lag"] = check_int("refit_lag", refit_lag, 0)
         self.models: list[GPSurrogate]
         if isinstance(members, list | tuple):
             if not 2 <= len(members) <= 16:
@@ -212,12 +218,14 @@ class Ensemble(GPSurrogate):
             lead = self.models[0]
             self._params = {"base": lead.spec, "members": k_members, "seed": seed}
             self._params["base"]["params"].pop("seed", None)
-            if refit_every is not None and "refit_every" not in (
-                split_spec(base, "model")[1] or {}
-            ):
-                self._params["base"]["params"].pop("refit_every", None)
-        if refit_every is not None:  # absent otherwise: specs stored before it existed still match
-            self._params["refit_every"] = refit_every
+            own = split_spec(base, "model")[1] or {}
+            for key in ("refit_every", "refit_lag"):
+                if key in shared and key not in own:
+                    self._params["base"]["params"].pop(key, None)
+        # absent otherwise: specs stored before they existed still match
+        for key, value in (("refit_every", refit_every), ("refit_lag", refit_lag)):
+            if value is not None:
+                self._params[key] = value
         self.input_kind = lead.input_kind
         self.n_fits = 0
 
@@ -281,6 +289,11 @@ class Ensemble(GPSurrogate):
     ) -> MixturePosterior:
         """Return the mixture of the members' posteriors over ``x``."""
         return MixturePosterior([m.posterior(x, batch_size) for m in self.models])
+
+    def release(self) -> None:
+        """Say that the decision on the last fit is done (every member's background retrain)."""
+        for m in self.models:
+            m.release()
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """Return the first member's embedding (members' embeddings are not aligned)."""

@@ -278,6 +278,9 @@ class CandidateRecommender:
         self._ingest_time = 0.0
         self._model.refitted = False
         self._step += 1
+        release = getattr(fit.model, "release", None)
+        if callable(release):  # the model's background retrain may start now (refit_lag)
+            release()
         return [self._set.point(i) for i in ids]
 
     # -- model outputs ------------------------------------------------------------------------
