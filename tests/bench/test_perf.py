@@ -17,12 +17,15 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     add_bench_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
         ["bench", "--perf", "--grids", "28", "--tasks", "stem", "--seeds", "1",
-         "--budget", "14", "--n-seed", "6", "--dwells", "0", "--out", str(tmp_path)]
+         "--budget", "14", "--n-seed", "6", "--dwells", "0", "--pace", "0.02",
+         "--out", str(tmp_path)]
     )  # fmt: skip
     assert args._run(args) == 0
     result = json.loads((tmp_path / "perf.json").read_text())
     rows = {r["mode"]: r for r in result["rows"]}
-    assert set(rows) == set(default_modes()) >= {"full", "full_sliced", "fast", "fast_sliced"}
+    assert set(rows) == set(default_modes()) >= {
+        "full", "full_sliced", "fast", "fast_sliced", "fast_bg"
+    }  # fmt: skip
     atomai = rows.pop("atomai", None)
     for row in rows.values():
         assert row["grid"] == 28 and row["n_candidates"] == 13 * 13
@@ -33,6 +36,9 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
     assert runs["full"]["wall"][0] > 0 and len(runs["fast"]["wall"]) == 8
     table = (tmp_path / "PERF.md").read_text()
     assert "| 28x28 | 169 | full | 14 |" in table and "| 28x28 | 169 | fast | 14 |" in table
+    assert "0.02 s of simulated measurement between decisions" in table
+    # after the first fit no decision of fast_bg trains: each conditions or promotes
+    assert max(runs["fast_bg"]["cpu"][1:]) < rows["full"]["cpu_median_s"]
     assert "PERF.md" in capsys.readouterr().out
     if atomai is not None:  # the reference row: timed only, beside the modes, with the ratios
         assert atomai["decisions"] == ATOMAI_DECISIONS and atomai["timed_only"]
@@ -54,6 +60,7 @@ def test_perf_cli_writes_both_modes_side_by_side(tmp_path, capsys):
         ({"idle_modes": ["warp"]}, "unknown mode"),
         ({"discovery_modes": ["batch99"]}, "unknown mode"),
         ({"idle_budget": 11, "n_seed": 10}, "idle_budget"),
+        ({"pace": -1.0}, "pace"),
     ],
 )
 def test_perf_config_names_the_bad_setting(tmp_path, over, word):
@@ -68,6 +75,7 @@ def test_perf_config_names_the_bad_setting(tmp_path, over, word):
         (["--dwells", "0.3"], "--dwells is a --perf option"),
         (["--perf", "--methods", "random"], "--methods"),
         (["--grids", "64"], "--grids is a --perf option"),
+        (["--pace", "0.1"], "--pace is a --perf option"),
     ],
 )
 def test_perf_cli_refuses_options_it_does_not_use(tmp_path, argv, word):

@@ -45,6 +45,11 @@ MODES: dict[str, tuple[dict[str, Any], str]] = {
         "fast update path, each retrain run 10 Adam steps per decision on a copy "
         "(reinit included) and swapped in when done",
     ),
+    "fast_bg": (
+        {"name": "committee", "params": {"refit_every": 5, "refit_lag": 2}},
+        "fast update path, each retrain run on a copy in the model's trainer thread and "
+        "swapped in 2 decisions later (FAST_COMMITTEE)",
+    ),
     ATOMAI_MODE: (
         {"name": "atomai.models.dklGPR", "params": {"training_cycles": 200}},
         "reference, timed only: atomai 0.8.1's own dklGPR rebuilt and trained 200 epochs "
@@ -55,5 +60,5 @@ MODES: dict[str, tuple[dict[str, Any], str]] = {
 
 def default_modes() -> list[str]:
     """Return the modes ``--perf`` runs by default: ``atomai`` too where atomai is installed."""
-    modes = ["full", "full_sliced", "fast", "fast_sliced"]
+    modes = ["full", "full_sliced", "fast", "fast_sliced", "fast_bg"]
     return modes + ([ATOMAI_MODE] if importlib.util.find_spec("atomai") is not None else [])

@@ -126,6 +126,13 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
         help="with --perf: comma-separated spectral dwells in s of the instrument-idle table "
         "(default 0.05,0.3,1; 0: no idle table)",
     )
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=None,
+        help="with --perf: seconds the simulated instrument takes per measurement between the "
+        "timed decisions, when background retrains run (default 0.3; 0: back to back)",
+    )
 
 
 def _dwells(text: str) -> list[float]:
@@ -181,6 +188,8 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser | None =
         raise InputDataError("--grids is a --perf option (use --shape for the benchmark)")
     if getattr(args, "dwells", None) is not None:
         raise InputDataError("--dwells is a --perf option")
+    if getattr(args, "pace", None) is not None:
+        raise InputDataError("--pace is a --perf option")
     config = config_from_args(args)
     result = run_benchmark(
         config,
@@ -288,6 +297,8 @@ def _run_perf(args: argparse.Namespace) -> int:
         over["seeds"] = list(range(args.seeds))
     if getattr(args, "dwells", None) is not None:
         over["dwells"] = args.dwells
+    if getattr(args, "pace", None) is not None:
+        over["pace"] = args.pace
     config = PerfConfig.quick_config(**over) if args.quick else PerfConfig(**over)
     run_perf(config, args.out, log=sys.stdout)
     print(f"autoscope bench --perf: wrote {args.out}/PERF.md", file=sys.stdout)

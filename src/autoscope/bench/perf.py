@@ -12,6 +12,9 @@ side by side. Modes (:data:`MODES`):
   per decision beside the warm fits, and swapped in when done (``refit_slice=30``);
 * ``fast_sliced`` — ``fast`` with every retrain (re-initialisations included) run on a copy
   of the model, 10 Adam steps per decision, and swapped in when done (``refit_slice``);
+* ``fast_bg`` — ``fast`` with every retrain run on a copy in the model's trainer thread and
+  swapped in 2 fits later (``refit_lag=2``, :data:`autoscope.models.FAST_COMMITTEE`): no
+  decision trains;
 * ``atomai`` — the reference row, timed only: atomai 0.8.1's own ``dklGPR`` rebuilt and
   trained 200 epochs per decision, EI (:mod:`autoscope.bench.atomai_ref`), one decision at
   each of :data:`ATOMAI_DECISIONS` training-set sizes spread evenly over
@@ -19,7 +22,9 @@ side by side. Modes (:data:`MODES`):
   the same tasks, seeds and seed permutation; its discovery is measured by
   ``benchmarks/atomai_reference.py``. In the default modes where atomai is installed.
 
-Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
+Between two decisions the simulated instrument takes ``pace`` seconds (0.3 by default, a
+spectrum's dwell; not in the timed decision): what background retrains run beside, as on
+an instrument. Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
 of every candidate + acquisition) median and p95 over all decisions of all seeds, the
 worst decision, the median over seeds of the steps to the true top 1 %, and the peak
 RSS. Wall-clock numbers depend on the machine and its load; the report says where it
@@ -86,6 +91,8 @@ class PerfConfig:
     discovery_shape : int or None
         Grid side of the discovery runs (``None``: the first of ``grids``; budget
         :meth:`budget_for` that side).
+    pace : float
+        Seconds per simulated measurement between the timed decisions (0: back to back).
     """
 
     grids: list[int] = field(default_factory=lambda: [64, 128, 256])
@@ -101,13 +108,14 @@ class PerfConfig:
     idle_budget: int = 30
     discovery_modes: list[str] = field(default_factory=lambda: list(pipelined.DISCOVERY_MODES))
     discovery_shape: int | None = None
+    pace: float = 0.3
 
     @classmethod
     def quick_config(cls, **overrides: Any) -> PerfConfig:
         """Return a configuration that shows every table in about a minute (32 x 32, 1 seed)."""
         quick: dict[str, Any] = {
             "grids": [32], "modes": ["full", "fast"], "tasks": ["stem"], "seeds": [0],
-            "budget": 20, "n_seed": 6, "dwells": [0.05, 0.3], "idle_budget": 14,
+            "budget": 20, "n_seed": 6, "dwells": [0.05, 0.3], "idle_budget": 14, "pace": 0.05,
         }  # fmt: skip
         quick.update(overrides)
         return cls(**quick)
@@ -138,6 +146,8 @@ class PerfConfig:
                 f"unknown mode(s) {bad}; idle: {', '.join(idle.IDLE_MODES)}; "
                 f"discovery: {', '.join(pipelined.DISCOVERY_MODES)}"
             )
+        if not (isinstance(self.pace, int | float) and 0 <= self.pace <= 10):
+            raise InputDataError(f"pace must be in [0, 10] s, got {self.pace!r}")
         if any(not (isinstance(d, int | float) and 0 < d <= 10) for d in self.dwells):
             raise InputDataError(f"dwells must be in (0, 10] s, got {self.dwells}")
         if self.dwells and not 1 <= self.n_seed < self.idle_budget - 1:
@@ -191,7 +201,10 @@ def run_perf(config: PerfConfig, out: str | os.PathLike, log: Any = None) -> dic
                     else:
                         spec, note = MODES[mode]
                         method = Method(f"committee_{mode}", note, "recommender", spec, "ei")
-                        res = run_method(task, method, seed, budget=budget, n_seed=config.n_seed)
+                        res = run_method(
+                            task, method, seed, budget=budget, n_seed=config.n_seed,
+                            pace=config.pace,
+                        )  # fmt: skip
                         ev = evaluate_run(res, task, budget)
                         run = {
                             "wall": list(res.wall),
@@ -297,10 +310,12 @@ def perf_markdown(result: dict[str, Any], config: PerfConfig) -> str:
         "",
         f"Machine: {env['machine']}, {env['cpus']} CPUs, load average "
         f"{env.get('load', '?')} at the end, torch threads 1; "
-        f"tasks {', '.join(config.tasks)}; seeds {config.seeds}; EI, committee model.",
+        f"tasks {', '.join(config.tasks)}; seeds {config.seeds}; EI, committee model; "
+        f"{config.pace:g} s of simulated measurement between decisions.",
         "Latency: ingest + fit or conditioning + prediction of every candidate + acquisition, "
-        "pooled over all decisions of all seeds; wall clock and the process's CPU time (on a "
-        "shared, loaded machine the CPU time is what one free core would take). "
+        "pooled over all decisions of all seeds; wall clock and the deciding thread's CPU time "
+        "(on a shared, loaded machine the CPU time is what one free core would take; a "
+        "background retrain's CPU is not in it). "
         "Steps: median over seeds of the measurements "
         "needed to reach the true top 1 % (seed points included; `-` not within the budget).",
         "",
