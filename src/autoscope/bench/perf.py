@@ -24,8 +24,9 @@ side by side. Modes (:data:`MODES`):
 
 Between two decisions the simulated instrument takes ``pace`` seconds (0.3 by default, a
 spectrum's dwell; not in the timed decision): what background retrains run beside, as on
-an instrument. Reported per grid and mode: decision latency (ingest + fit or conditioning + prediction
-of every candidate + acquisition) median and p95 over all decisions of all seeds, the
+an instrument. Reported per grid and mode: decision latency (ingest + fit or
+conditioning + prediction of every candidate + acquisition) median and p95 over all
+decisions of all seeds, the
 worst decision, the median over seeds of the steps to the true top 1 %, and the peak
 RSS. Wall-clock numbers depend on the machine and its load; the report says where it
 ran (and its load average).
