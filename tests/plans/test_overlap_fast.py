@@ -1,4 +1,4 @@
-"""Overlap and the fast update path together: sliced retrains in the worker, replayed exactly."""
+"""Overlap and the fast update path together: sliced or background retrains, replayed exactly."""
 
 from __future__ import annotations
 
@@ -39,4 +39,41 @@ def test_overlapped_fast_run_conditions_slices_retrains_and_replays(module_catal
     assert all(d["fallback"] == 0 for d in made)  # the committee decided, not a fallback
     for d in made:  # overlapped: the point in flight was pending
         assert d["n_known"] == d["step"] - 1
+    assert counterfactual(tr).chosen_ids == tr.chosen_ids
+
+
+#: FAST_COMMITTEE, small: retrains in the members' trainer threads, swapped in 2 fits later
+BACKGROUND = {
+    "name": "committee",
+    "params": {
+        "refit_every": 3,
+        "refit_lag": 2,
+        "members": [
+            {"name": "spatial_dkl", "params": {"n_iter": 12, "warm_iter": 4, "reinit_every": 6}},
+            "gp_coords",
+        ],
+    },
+}
+
+
+def test_overlapped_run_with_background_retrains_records_them_and_replays(module_catalog, runner):
+    from autoscope.devices.sim import SimMicroscope
+    from autoscope.testing import TinySample
+
+    mic = SimMicroscope(TinySample(shape=(16, 16), seed=0), seed=0)
+    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=18, n_seed=4, patch_size=6, seed=2,
+                             model=BACKGROUND, overlap=True)  # fmt: skip
+    uid, _ = runner(plan, module_catalog)
+    tr = trace.load(uid, module_catalog)
+    made = [d for d in tr.decisions if d["chosen_id"] >= 0]
+    assert len(made) == 14 and tr.stop["reason"] == "budget"
+    updates = [d["update"] for d in made]
+    # after the first fit no decision trains: conditioned, or a background copy swapped in
+    assert updates[0] == "train"
+    assert all(set(u.split("+")) <= {"condition", "promote"} for u in updates[1:]), updates
+    promoted = [k for k, u in enumerate(updates) if "promote" in u]
+    # started at fit 2 (6 points: grown 1.5x since the first fit) and 5 (3 fits on), swapped 2 later
+    assert promoted[:2] == [4, 7], updates
+    assert all(d["fallback"] == 0 for d in made)
+    # the swaps are at fixed fits: the replay, on another thread timing, chooses the same
     assert counterfactual(tr).chosen_ids == tr.chosen_ids
