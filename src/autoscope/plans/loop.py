@@ -140,11 +140,12 @@ def dkl_loop(
         yield from bps.checkpoint()
         return value
 
-    def publish(step: Step, batch: int, n_known: int, pending: list[int]):
+    def publish(step: Step, batch: int, n_known: int, pending: list[int], checkpoint=True):
         who: dict[str, Any] = {"batch": batch, "n_known": n_known}
         who["pending_ids"] = ",".join(map(str, pending))
         yield from record_decision(decision, n_cand, step=step.index, **step.fields, **who)
-        yield from bps.checkpoint()
+        if checkpoint:  # not inside an acquisition (overlap): a pause there resumes in place
+            yield from bps.checkpoint()
 
     @bpp.stage_decorator([s.microscope])
     @run_outcome_decorator(md=md, outcome=outcome)
