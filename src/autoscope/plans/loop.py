@@ -2,7 +2,9 @@
 
 :func:`dkl_loop` acquires the image, builds the recommender and an
 :class:`~autoscope.recommender.ExplorationSession`, then turns each of the session's
-steps into messages: (steering boundary,) decision event, move, measure, checkpoint.
+steps into messages: (steering boundary,) decision event, move, measure, checkpoint
+(with ``overlap=True`` the decision event is recorded during the acquisition instead:
+:mod:`autoscope.plans.pipeline`).
 What a step is — seeds, stopping, failed points, fallbacks, forced points — is the
 session's, so replay and the benchmark run the very same loop. :func:`maps` returns
 the predicted mean / std / acquisition over the candidates on the plan's cadence.

@@ -13,6 +13,15 @@ What the model knew at every decision is recorded in the ``decisions`` stream:
 first ``n_known`` measurements were ingested) and ``pending_ids`` (the points suggested
 but not ingested). :func:`autoscope.replay.counterfactual` follows these fields, so a
 replay with the run's own specs reproduces an overlapped or batched run exactly.
+
+Where the decision event sits: without overlap, before its point's move, followed by a
+checkpoint (as the default loop). With overlap, it is recorded while its point's spectrum
+is acquired — after the trigger, before the wait for the detector and the point's
+``primary`` event (a batch records all its decisions during its first point) — and the
+worker starts right after it; inside the acquisition nothing is rewound, so no checkpoint
+follows it there, and the point's own checkpoint after its event stays the place a pause
+resumes from. A point whose move failed (no trigger) records its decision after its
+event, with a checkpoint.
 """
 
 from __future__ import annotations
