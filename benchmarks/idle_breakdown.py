@@ -23,27 +23,51 @@ import numpy as np
 
 
 def parts_of_gaps(log: list[tuple[float, str, str | None]], dwell: float, n_seed: int) -> dict:
-    """Split each gap after the first model decision into its parts (s); see the module doc."""
+    """Split each gap after the first model decision into its parts (s); see the module doc.
+
+    ``log`` holds ``(time, command, name)`` per message, ``name`` being the object's name
+    or, for ``create``, the stream's. The decision event is part of the gap when it comes
+    after the point's primary event (the order before the decision was recorded during
+    the acquisition); when it is recorded while the spectrometer acquires, its cost is
+    shown apart (``inside the dwell``) and the gap does not contain it.
+    """
     trig = [i for i, (_, c, o) in enumerate(log) if c == "trigger" and o and "spectrometer" in o]
     parts: dict[str, list[float]] = collections.defaultdict(list)
+
+    def first(command: str, name: str | None, lo: int, hi: int) -> int | None:
+        return next((i for i in range(lo, hi) if log[i][1:] == (command, name)), None)
+
     for a, b in zip(trig[n_seed + 1 :], trig[n_seed + 2 :], strict=False):
-        w = next(i for i in range(a, b) if log[i][1] == "wait")
+        primary = first("create", "primary", a, b)
+        w = max(i for i in range(a, primary) if log[i][1] == "wait")  # the spectrometer's
         done = log[w + 1][0]
-        saves = [i for i in range(w, b) if log[i][1] == "save"]
-        waits = [i for i in range(w, b) if log[i][1] == "wait_for"]
-        after_primary = log[saves[0] + 1][0]
-        decided = log[waits[0] + 1][0] if waits else after_primary
-        nxt = next(i for i in range(b, len(log)) if log[i][1] == "wait")
+        save = next(i for i in range(primary, b) if log[i][1] == "save")
+        after_primary = log[save + 1][0]
+        # the decision recorded with this gap: between the two triggers (inside the dwell or
+        # after the primary event) or, in the old order, before the move to point b
+        dt = first("trigger", "decision", a, b)
+        dsave = next(i for i in range(dt, len(log)) if log[i][1] == "save") if dt else None
+        decision = log[dsave + 1][0] - log[dt][0] if dt is not None and dsave else 0.0
+        inside = dt is not None and dt < w
+        waits = [i for i in range(save, b) if log[i][1] == "wait_for"]
+        waiting = log[waits[0] + 1][0] - log[waits[0]][0] if waits else 0.0
+        in_gap = 0.0 if inside else decision
         parts["dwell overshoot (timer, wake-up)"].append(done - log[a][0] - dwell)
         parts["read + primary event"].append(after_primary - done)
-        parts["  of which its save (writers)"].append(after_primary - log[saves[0]][0])
-        parts["waiting for the worker"].append(decided - after_primary)
-        parts["decision event"].append(log[saves[1] + 1][0] - decided)
-        parts["  of which its save (writers) "].append(log[saves[1] + 1][0] - log[saves[1]][0])
-        parts["checkpoint + move"].append(log[b][0] - log[saves[1] + 1][0])
-        parts["trigger"].append(log[nxt][0] - log[b][0])
+        parts["  of which its save (writers)"].append(after_primary - log[save][0])
+        parts["waiting for the worker"].append(waiting)
+        parts["decision event (in the gap)"].append(in_gap)
+        parts["decision event (inside the dwell)"].append(decision if inside else 0.0)
+        parts["checkpoint + move"].append(log[b][0] - after_primary - waiting - in_gap)
+        parts["trigger"].append(log[b + 1][0] - log[b][0])
         parts["total (trigger to trigger - dwell)"].append(log[b][0] - log[a][0] - dwell)
     return parts
+
+
+def _name(msg) -> str | None:
+    """The message's object name, or the stream name of a ``create``."""
+    name = getattr(msg.obj, "name", None)
+    return msg.kwargs.get("name") if name is None and msg.command == "create" else name
 
 
 def run(writer: str, seed: int, catalog, dwell: float, budget: int) -> dict:
@@ -59,9 +83,7 @@ def run(writer: str, seed: int, catalog, dwell: float, budget: int) -> dict:
     log: list[tuple[float, str, str | None]] = []
     loop = asyncio.new_event_loop()
     engine = RunEngine({}, loop=loop, call_returns_result=False)
-    engine.msg_hook = lambda msg: log.append(
-        (time.perf_counter(), msg.command, getattr(msg.obj, "name", None))
-    )
+    engine.msg_hook = lambda msg: log.append((time.perf_counter(), msg.command, _name(msg)))
     if writer != "none":
         engine.subscribe(make_writer(catalog, journal=None if writer == "default" else False))
     try:

@@ -1,4 +1,4 @@
-"""An overlapped decision starts once the spectrometer is triggered, not during the move."""
+"""Overlap: the decision is recorded and the next one started once the spectrometer is triggered."""
 
 from __future__ import annotations
 
@@ -30,22 +30,43 @@ def measure_like(trigger: bool = True):
     return 0.5
 
 
-def test_the_decision_starts_after_the_trigger_was_processed():
+def _plans(started_at: list[tuple[str, int]], seen: list[str], label: str):
+    """A ``during``/``otherwise`` plan: one decision-like event, then note when it ran."""
+
+    def plan():
+        yield Msg("create", None, name="decisions")
+        yield Msg("save")
+        started_at.append((label, len(seen)))
+
+    return plan
+
+
+def test_the_decision_is_recorded_and_started_after_the_trigger_was_processed():
     seen: list[str] = []
-    started_at: list[int] = []
-    plan = _after_trigger(measure_like(), lambda: started_at.append(len(seen)))
+    started_at: list[tuple[str, int]] = []
+    plan = _after_trigger(
+        measure_like(), _plans(started_at, seen, "during"), _plans(started_at, seen, "otherwise")
+    )
     commands, value = drive(_recording(plan, seen))
-    assert value == 0.5 and commands == ["set", "wait", "trigger", "wait", "create", "save"]
-    # started when the message after the trigger came out: the trigger's reply was back
-    assert started_at == [3]
+    # the decision event sits between the trigger and the wait for the detector: recorded
+    # while it acquires, before the point's own event
+    assert value == 0.5
+    assert commands == ["set", "wait", "trigger", "create", "save", "wait", "create", "save"]
+    # the worker starts once the decision event is out, still before the detector's wait
+    assert started_at == [("during", 5)]
 
 
-def test_without_a_trigger_the_decision_starts_at_the_end():
+def test_without_a_trigger_the_decision_is_recorded_and_started_at_the_end():
     seen: list[str] = []
-    started_at: list[int] = []
-    plan = _after_trigger(measure_like(trigger=False), lambda: started_at.append(len(seen)))
+    started_at: list[tuple[str, int]] = []
+    plan = _after_trigger(
+        measure_like(trigger=False),
+        _plans(started_at, seen, "during"),
+        _plans(started_at, seen, "otherwise"),
+    )
     commands, _ = drive(_recording(plan, seen))
-    assert commands == ["set", "wait", "create", "save"] and started_at == [4]
+    assert commands == ["set", "wait", "create", "save", "create", "save"]
+    assert started_at == [("otherwise", 6)]
 
 
 def _recording(plan, seen):

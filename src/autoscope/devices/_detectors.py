@@ -89,20 +89,40 @@ class DataSignal(Signal):
 
 
 class _TimedDetector(Device):
-    """Trigger → acquire for ``_exposure()`` s on a timer thread → put the value → finish."""
+    """Trigger → measure during ``_exposure()`` s on an acquisition thread → put the value → finish.
+
+    Like a real detector, the value is measured while the acquisition runs: the
+    acquisition thread computes it (noise and fault draws included) as soon as the
+    acquisition starts, then waits out the rest of the exposure and puts it, so its
+    compute time is hidden in the exposure instead of added to it. The status finishes
+    no earlier than ``_exposure()`` s after ``trigger()``. A stopped acquisition puts
+    nothing and leaves the detector's random generators as they were before it.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._timer: threading.Timer | None = None
+        self._cancel: threading.Event | None = None
+        self._thread: threading.Thread | None = None
         self._status: DeviceStatus | None = None
         self._lock = threading.Lock()
 
     def _exposure(self) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _prepare(self) -> Callable[[], None]:  # pragma: no cover - overridden
-        """Validate and fix what to measure now; return the function that publishes it."""
+    def _prepare(self) -> Callable[[], Callable[[], None]]:  # pragma: no cover - overridden
+        """Validate and fix what to measure now; return ``measure``.
+
+        ``measure()`` computes the value (on the acquisition thread) and returns the
+        function that makes it readable.
+        """
         raise NotImplementedError
+
+    def _rng_state(self) -> Any:
+        """Return what :meth:`_rng_restore` needs to undo a stopped acquisition's draws."""
+        return None
+
+    def _rng_restore(self, state: Any) -> None:
+        """Put the random generators back to ``state`` (see :meth:`_rng_state`)."""
 
     def trigger(self) -> DeviceStatus:
         """Start an acquisition; the returned status finishes when the value is readable.
@@ -117,40 +137,73 @@ class _TimedDetector(Device):
         with self._lock:
             if self._status is not None and not self._status.done:
                 raise RuntimeError(f"{self.name}: an acquisition is already in progress")
+            previous = self._thread
+        if previous is not None and previous.is_alive():  # a stopped one undoing its draws
+            previous.join()
+        with self._lock:
             delay = self._exposure()
-            publish = self._prepare()
+            measure = self._prepare()
             status = DeviceStatus(self)
             self._status = status
-
-        def finish() -> None:
-            with self._lock:
-                self._timer = None
-                if status.done:  # stopped meanwhile
-                    return
-            try:
-                publish()
-            except Exception as exc:  # noqa: BLE001 - reported through the status
-                status.set_exception(exc)
-            else:
-                status.set_finished()
-
-        if delay > 0:
-            self._timer = threading.Timer(delay, finish)
-            self._timer.daemon = True
-            self._timer.start()
-        else:
-            finish()
+            if delay <= 0:
+                self._thread = self._cancel = None
+        start = time.monotonic()
+        if delay <= 0:
+            self._acquire(status, measure, None, 0.0)
+            return status
+        cancel = threading.Event()
+        thread = threading.Thread(
+            target=self._acquire,
+            args=(status, measure, cancel, start + delay),
+            name=f"{self.name}-acquire",
+            daemon=True,
+        )
+        with self._lock:
+            self._cancel, self._thread = cancel, thread
+        thread.start()
         return status
+
+    def _acquire(
+        self,
+        status: DeviceStatus,
+        measure: Callable[[], Callable[[], None]],
+        cancel: threading.Event | None,
+        deadline: float,
+    ) -> None:
+        """Measure now, wait until ``deadline`` (monotonic s), then publish and finish."""
+        state = self._rng_state()
+        publish: Callable[[], None] | None = None
+        error: Exception | None = None
+        try:
+            publish = measure()
+        except Exception as exc:  # noqa: BLE001 - reported through the status
+            error = exc
+        remaining = deadline - time.monotonic()
+        stopped = cancel is not None and remaining > 0 and cancel.wait(remaining)
+        with self._lock:
+            if stopped or status.done:  # stopped meanwhile: as if nothing was measured
+                self._rng_restore(state)
+                return
+        if error is not None:
+            status.set_exception(error)
+            return
+        try:
+            if publish is not None:
+                publish()
+        except Exception as exc:  # noqa: BLE001 - reported through the status
+            status.set_exception(exc)
+        else:
+            status.set_finished()
 
     def stop(self, *, success: bool = False) -> None:
         """Abort an acquisition in progress (its status fails)."""
         with self._lock:
-            timer, status = self._timer, self._status
-            self._timer = None
-        if timer is not None:
-            timer.cancel()
+            cancel, status = self._cancel, self._status
+            self._cancel = None
         if status is not None and not status.done:
             status.set_exception(RuntimeError(f"{self.name}: acquisition stopped"))
+        if cancel is not None:
+            cancel.set()
         super().stop(success=success)
 
 
@@ -185,11 +238,16 @@ class StructureDetector(_TimedDetector):
     def _exposure(self) -> float:
         return check_time(f"{self.name} acquire_time", self.acquire_time.get())
 
-    def _prepare(self) -> Callable[[], None]:
+    def _prepare(self) -> Callable[[], Callable[[], None]]:
         sample = getattr(self, "_sample", None)
         if sample is None:
             raise InputDataError(f"{self.name}: no sample bound to this detector")
-        return lambda: self.image.put(np.array(sample.image, dtype=float), timestamp=time.time())
+
+        def measure() -> Callable[[], None]:
+            image = np.array(sample.image, dtype=float)
+            return lambda: self.image.put(image, timestamp=time.time())
+
+        return measure
 
 
 class _PointDetector(_TimedDetector):
@@ -244,24 +302,38 @@ class _PointDetector(_TimedDetector):
     def _exposure(self) -> float:
         return check_time(f"{self.name} dwell", self.dwell.get())
 
-    def _prepare(self) -> Callable[[], None]:
+    def _prepare(self) -> Callable[[], Callable[[], None]]:
         sample = getattr(self, "_sample", None)
         if sample is None:
             raise InputDataError(f"{self.name}: no sample bound to this detector")
         row, col = self._locate()
         data: DataSignal = getattr(self, self._data_attr)
 
-        def publish() -> None:
+        def measure() -> Callable[[], None]:  # during the dwell, on the acquisition thread
             value = np.asarray(sample.measure(row, col, rng=self._rng), dtype=float)
+            fault = ""
             if self._faults is not None:
-                self.last_fault = self._faults.draw_spectrum_fault(self._fault_rng)
-                value = self._faults.corrupt(value, self.last_fault, self._fault_rng)
-            now = time.time()
-            self.row.put(int(row), timestamp=now)
-            self.col.put(int(col), timestamp=now)
-            data.put(value, timestamp=now)
+                fault = self._faults.draw_spectrum_fault(self._fault_rng)
+                value = self._faults.corrupt(value, fault, self._fault_rng)
 
-        return publish
+            def publish() -> None:  # at the end of the dwell
+                now = time.time()
+                self.last_fault = fault
+                self.row.put(int(row), timestamp=now)
+                self.col.put(int(col), timestamp=now)
+                data.put(value, timestamp=now)
+
+            return publish
+
+        return measure
+
+    def _rng_state(self) -> Any:
+        rngs = (getattr(self, "_rng", None), getattr(self, "_fault_rng", None))
+        return [(g, g.bit_generator.state) for g in rngs if g is not None]
+
+    def _rng_restore(self, state: Any) -> None:
+        for generator, saved in state:
+            generator.bit_generator.state = saved
 
 
 class Spectrometer(_PointDetector):

@@ -2,7 +2,9 @@
 
 :func:`dkl_loop` acquires the image, builds the recommender and an
 :class:`~autoscope.recommender.ExplorationSession`, then turns each of the session's
-steps into messages: (steering boundary,) decision event, move, measure, checkpoint.
+steps into messages: (steering boundary,) decision event, move, measure, checkpoint
+(with ``overlap=True`` the decision event is recorded during the acquisition instead:
+:mod:`autoscope.plans.pipeline`).
 What a step is — seeds, stopping, failed points, fallbacks, forced points — is the
 session's, so replay and the benchmark run the very same loop. :func:`maps` returns
 the predicted mean / std / acquisition over the candidates on the plan's cadence.
@@ -140,11 +142,12 @@ def dkl_loop(
         yield from bps.checkpoint()
         return value
 
-    def publish(step: Step, batch: int, n_known: int, pending: list[int]):
+    def publish(step: Step, batch: int, n_known: int, pending: list[int], checkpoint=True):
         who: dict[str, Any] = {"batch": batch, "n_known": n_known}
         who["pending_ids"] = ",".join(map(str, pending))
         yield from record_decision(decision, n_cand, step=step.index, **step.fields, **who)
-        yield from bps.checkpoint()
+        if checkpoint:  # not inside an acquisition (overlap): a pause there resumes in place
+            yield from bps.checkpoint()
 
     @bpp.stage_decorator([s.microscope])
     @run_outcome_decorator(md=md, outcome=outcome)

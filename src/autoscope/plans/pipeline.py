@@ -13,6 +13,15 @@ What the model knew at every decision is recorded in the ``decisions`` stream:
 first ``n_known`` measurements were ingested) and ``pending_ids`` (the points suggested
 but not ingested). :func:`autoscope.replay.counterfactual` follows these fields, so a
 replay with the run's own specs reproduces an overlapped or batched run exactly.
+
+Where the decision event sits: without overlap, before its point's move, followed by a
+checkpoint (as the default loop). With overlap, it is recorded while its point's spectrum
+is acquired — after the trigger, before the wait for the detector and the point's
+``primary`` event (a batch records all its decisions during its first point) — and the
+worker starts right after it; inside the acquisition nothing is rewound, so no checkpoint
+follows it there, and the point's own checkpoint after its event stays the place a pause
+resumes from. A point whose move failed (no trigger) records its decision after its
+event, with a checkpoint.
 """
 
 from __future__ import annotations
@@ -46,31 +55,45 @@ def _wait(future: Future) -> Generator[Any, Any, None]:
         yield from bps.wait_for([lambda: asyncio.wrap_future(future)])
 
 
-def _after_trigger(plan: Generator[Any, Any, Any], start: Callable[[], None]):
-    """Relay ``plan``, calling ``start()`` once its first ``trigger`` has been processed.
+def _after_trigger(
+    plan: Generator[Any, Any, Any],
+    during: Callable[[], Generator[Any, Any, None]],
+    otherwise: Callable[[], Generator[Any, Any, None]],
+):
+    """Relay ``plan``, running the plan ``during()`` once its first ``trigger`` has been processed.
 
-    The decision worker then starts while the detector acquires, not during the move
-    and the trigger: a worker training in Python holds the GIL for up to the
-    interpreter's switch interval (5 ms) each time the RunEngine's thread asks for it,
-    which delayed every message it shared the time with. ``start()`` runs at the message
-    after the trigger (the trigger's reply has come back by then), or when ``plan``
-    ends without one (a failed move).
+    ``during()`` runs just before the message that follows the trigger (the trigger's
+    reply has come back by then; for :func:`~autoscope.plan_stubs.measure_point` that is
+    the ``wait`` for the detector), so it runs while the detector acquires and before
+    the point's event is read and saved. When ``plan`` ends without a trigger (a failed
+    move), ``otherwise()`` runs after it instead.
+
+    The overlapped loop records its decision events and starts the decision worker
+    there: the events then cost the instrument nothing, and the worker does not share
+    the move and the trigger with the RunEngine's thread (a worker training in Python
+    holds the GIL for up to the interpreter's switch interval, 5 ms, each time the
+    RunEngine's thread asks for it, which delayed every message it shared the time with).
     """
     state = {"triggered": False, "started": False}
 
-    def watch(msg: Any) -> tuple[None, None]:
+    def watch(msg: Any) -> tuple[Any, None]:
         if not state["started"]:
             if state["triggered"]:
                 state["started"] = True
-                start()
-            elif msg.command == "trigger":
+
+                def head() -> Generator[Any, Any, Any]:
+                    yield from during()
+                    return (yield msg)
+
+                return head(), None
+            if msg.command == "trigger":
                 state["triggered"] = True
         return None, None
 
     result = yield from bpp.plan_mutator(plan, watch)
     if not state["started"]:
         state["started"] = True
-        start()
+        yield from otherwise()
     return result
 
 
@@ -79,7 +102,7 @@ def pipelined_steps(
     q: int,
     overlap: bool,
     inspect: Callable[[], Any],
-    publish: Callable[[Step, int, int, list[int]], Generator[Any, Any, None]],
+    publish: Callable[..., Generator[Any, Any, None]],
     measure: Callable[[Step], Generator[Any, Any, float]],
 ) -> Generator[Any, Any, Step]:
     """Run the session to its end with batches of ``q`` and, if ``overlap``, a decision worker.
@@ -98,7 +121,8 @@ def pipelined_steps(
         The plan's maps hook (:meth:`ExplorationSession.next`'s ``inspect``); it runs
         in the worker with the rest of the decision.
     publish : callable
-        ``publish(step, batch, n_known, pending)``: a plan recording one decision.
+        ``publish(step, batch, n_known, pending, checkpoint=True)``: a plan recording one
+        decision (``checkpoint``: follow the event with a checkpoint).
     measure : callable
         ``measure(step)``: a plan moving to and measuring the step's point and
         returning its value (the session records it here, never during a decision).
@@ -116,6 +140,11 @@ def pipelined_steps(
     def start() -> None:  # the next decision, once the first point is being acquired
         started.append(executor.submit(_decide, session, q, inspect))
 
+    def record(steps: list[Step], b: int, known: int, pending: list[int], *, checkpoint: bool):
+        if steps[0].phase != "seed":  # the seeds are no decisions
+            for st in steps:
+                yield from publish(st, b, known, pending, checkpoint=checkpoint)
+
     def in_worker() -> Generator[Any, Any, Knowledge]:  # a decision nothing overlaps
         future = executor.submit(_decide, session, q, inspect)
         yield from _wait(future)
@@ -127,16 +156,24 @@ def pipelined_steps(
         else:
             known, pending, steps = _decide(session, q, inspect)
         while not steps[0].stop:
-            model = steps[0].phase != "seed"
-            if model:
-                for st in steps:
-                    yield from publish(st, batch, known, pending)
-                batch += 1
+            decided = (steps, batch, known, pending)
+            batch += int(steps[0].phase != "seed")
             started.clear()
+
+            def during(decided=decided) -> Generator[Any, Any, None]:  # while it acquires
+                yield from record(*decided, checkpoint=False)  # nothing rewinds into it
+                start()
+
+            def otherwise(decided=decided) -> Generator[Any, Any, None]:  # nothing triggered
+                yield from record(*decided, checkpoint=True)
+                start()
+
+            if not overlap:
+                yield from record(*decided, checkpoint=True)
             values = []
             for j, st in enumerate(steps):
                 if overlap and j == 0:
-                    value = yield from _after_trigger(measure(st), start)
+                    value = yield from _after_trigger(measure(st), during, otherwise)
                 else:
                     value = yield from measure(st)
                 if not overlap:
