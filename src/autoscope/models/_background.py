@@ -38,7 +38,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from autoscope.models._update import CandidateCache, condition, posterior_cache
+from autoscope.models._update import (
+    CandidateCache,
+    condition,
+    posterior_cache,
+    standardisation,
+)
 
 __all__ = ["Background", "background_step", "release", "trainer"]
 
@@ -111,9 +116,7 @@ def start(model: Any, x: np.ndarray, y: np.ndarray, trigger: str) -> Background:
     training data, which the copy replaces too, and never touch its weights).
     """
     p = model._params
-    loc = float(y.mean())
-    scale = float(y.std()) if y.size > 1 else 1.0
-    scale = scale if scale > 1e-12 else 1.0
+    loc, scale = standardisation(y)
     x, y = x.copy(), y.copy()
     reinit = trigger == "reinit"
     module = None

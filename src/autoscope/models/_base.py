@@ -25,7 +25,12 @@ from autoscope.models._fitting import fit_step, fit_with_fallbacks
 from autoscope.models._gp import CandidatePosterior, GPModule, make_kernel
 from autoscope.models._sliced import Shadow
 from autoscope.models._training import adam_mll, derive_seed, fork_seed, torch_threads
-from autoscope.models._update import CandidateCache, RefitSchedule, posterior_cache
+from autoscope.models._update import (
+    CandidateCache,
+    RefitSchedule,
+    posterior_cache,
+    standardisation,
+)
 
 __all__ = ["GPSurrogate"]
 
@@ -81,7 +86,7 @@ class GPSurrogate:
     refit_lag : int
         0 (default): retrains run where they are due (or sliced). ``k >= 1`` (needs
         ``refit_every >= 2``; excludes ``refit_slice``): a due retrain runs on a copy in
-        the process's trainer thread, beside the decisions, and replaces the served model
+        the model's own trainer thread, beside the decisions, and replaces the served model
         at the ``k``-th fit after it started (``k * ceil(n_iter / warm_iter)`` for a
         re-initialisation), conditioned on the points that arrived meanwhile; that fit
         waits for it if it is not done (:mod:`autoscope.models._background`). No decision
@@ -340,9 +345,7 @@ class GPSurrogate:
         return torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device)
 
     def _standardize(self, y: np.ndarray) -> torch.Tensor:
-        loc = float(y.mean())
-        scale = float(y.std()) if y.size > 1 else 1.0
-        self._y_loc, self._y_scale = loc, scale if scale > 1e-12 else 1.0
+        self._y_loc, self._y_scale = standardisation(y)
         return self._tensor((y - self._y_loc) / self._y_scale)
 
     def _build(self, xt: torch.Tensor, yt: torch.Tensor, in_shape: tuple[int, ...], key: int):

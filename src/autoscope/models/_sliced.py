@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autoscope.models._update import FIT_ERRORS
+from autoscope.models._update import FIT_ERRORS, standardisation
 
 __all__ = ["BACKGROUND", "Shadow", "advance_shadow", "start_shadow"]
 
@@ -95,8 +95,6 @@ def advance_shadow(model: Any, x: np.ndarray, y: np.ndarray, report: dict[str, A
 
 
 def _standardised(model: Any, x: np.ndarray, y: np.ndarray):
-    loc = float(y.mean())
-    scale = float(y.std()) if y.size > 1 else 1.0
-    scale = scale if scale > 1e-12 else 1.0
+    loc, scale = standardisation(y)
     xt = model._tensor(model._transform(x))
     return xt, model._tensor((y - loc) / scale), loc, scale

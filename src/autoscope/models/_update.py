@@ -41,6 +41,7 @@ __all__ = [
     "condition",
     "extend_factor",
     "posterior_cache",
+    "standardisation",
     "train_trigger",
 ]
 
@@ -104,6 +105,13 @@ class RefitSchedule:
     def surprised(self, z: torch.Tensor) -> bool:
         """Whether standardised forecast errors ``z`` call for a retrain."""
         return self.surprise is not None and bool((z.abs() > self.surprise).any())
+
+
+def standardisation(y: np.ndarray) -> tuple[float, float]:
+    """Return the ``(loc, scale)`` that standardise targets ``y`` (scale 1 when flat or single)."""
+    loc = float(y.mean())
+    scale = float(y.std()) if y.size > 1 else 1.0
+    return loc, scale if scale > 1e-12 else 1.0
 
 
 def extend_factor(
