@@ -19,16 +19,21 @@ MODEL = {
 }
 
 
-def test_overlapped_fast_run_conditions_slices_retrains_and_replays(module_catalog, runner):
+def overlapped_run(catalog, runner, model, budget):
+    """Run an overlapped ``dkl_explore`` of ``model`` on a tiny sample; its trace and decisions."""
     from autoscope.devices.sim import SimMicroscope
     from autoscope.testing import TinySample
 
     mic = SimMicroscope(TinySample(shape=(16, 16), seed=0), seed=0)
-    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=16, n_seed=4, patch_size=6, seed=2,
-                             model=MODEL, overlap=True)  # fmt: skip
-    uid, _ = runner(plan, module_catalog)
-    tr = trace.load(uid, module_catalog)
-    made = [d for d in tr.decisions if d["chosen_id"] >= 0]
+    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=budget, n_seed=4, patch_size=6, seed=2,
+                             model=model, overlap=True)  # fmt: skip
+    uid, _ = runner(plan, catalog)
+    tr = trace.load(uid, catalog)
+    return tr, [d for d in tr.decisions if d["chosen_id"] >= 0]
+
+
+def test_overlapped_fast_run_conditions_slices_retrains_and_replays(module_catalog, runner):
+    tr, made = overlapped_run(module_catalog, runner, MODEL, budget=16)
     assert len(made) == 12 and tr.stop["reason"] == "budget"
     updates = [d["update"] for d in made]
     # the first decision trains; later ones are conditioned while a retrain runs in slices on a
@@ -57,15 +62,7 @@ BACKGROUND = {
 
 
 def test_overlapped_run_with_background_retrains_records_them_and_replays(module_catalog, runner):
-    from autoscope.devices.sim import SimMicroscope
-    from autoscope.testing import TinySample
-
-    mic = SimMicroscope(TinySample(shape=(16, 16), seed=0), seed=0)
-    plan = plans.dkl_explore(mic, CENTROID, "ei", budget=18, n_seed=4, patch_size=6, seed=2,
-                             model=BACKGROUND, overlap=True)  # fmt: skip
-    uid, _ = runner(plan, module_catalog)
-    tr = trace.load(uid, module_catalog)
-    made = [d for d in tr.decisions if d["chosen_id"] >= 0]
+    tr, made = overlapped_run(module_catalog, runner, BACKGROUND, budget=18)
     assert len(made) == 14 and tr.stop["reason"] == "budget"
     updates = [d["update"] for d in made]
     # after the first fit no decision trains: conditioned, or a background copy swapped in
